@@ -1,0 +1,9 @@
+"""The one exception type the library raises for problems a user can fix.
+
+The CLI catches it and prints its message as a single line on stderr, so every message must name
+the file or setting at fault and say what is wrong with it.
+"""
+
+
+class MnistganError(Exception):
+    """A problem with the user's input, files or environment, described in one line."""

@@ -1,0 +1,42 @@
+"""Image arrays to pictures: grids of digits and atomic PNG writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from mnist_cyclegan.atomic import write_atomic
+
+
+def to_rgb(images: np.ndarray) -> np.ndarray:
+    """N×H×W (grey) or N×H×W×3 uint8 → N×H×W×3 uint8, so grids can mix domains."""
+    if images.ndim == 3:
+        return np.repeat(images[..., None], 3, axis=-1)
+    return images
+
+
+def grid(images: np.ndarray, columns: int = 8, pad: int = 2, fill: int = 128) -> np.ndarray:
+    """Tile N images into rows of `columns`, separated by `pad` pixels of grey."""
+    rgb = to_rgb(images)
+    count, height, width, _ = rgb.shape
+    rows = max(1, -(-count // columns))
+    canvas = np.full(
+        (rows * (height + pad) + pad, columns * (width + pad) + pad, 3), fill, dtype=np.uint8
+    )
+    for i in range(count):
+        row, col = divmod(i, columns)
+        top, left = pad + row * (height + pad), pad + col * (width + pad)
+        canvas[top : top + height, left : left + width] = rgb[i]
+    return canvas
+
+
+def upscale(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement: 28-pixel digits are unreadable at 1:1 in a README."""
+    return image.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    picture = Image.fromarray(image)
+    write_atomic(path, lambda tmp: picture.save(tmp, format="PNG"))

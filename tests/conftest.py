@@ -1,0 +1,42 @@
+"""Shared fixtures: a CLI runner with a fixed width, caches and outputs under tmp paths."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+os.environ.setdefault("COLUMNS", "120")
+os.environ["TERM"] = "dumb"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """Point the classifier cache at one folder per test session, never at the user's home."""
+    home = tmp_path_factory.getbasetemp() / "mnistgan-home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("MNISTGAN_HOME", str(home))
+    monkeypatch.setenv("COLUMNS", "120")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1"})
+
+
+def run_cli(runner: CliRunner, *args: str):
+    """Invoke the app as a user would and return the result."""
+    from mnist_cyclegan.cli import app
+
+    return runner.invoke(app, [str(arg) for arg in args], catch_exceptions=False)
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """A failure must exit non-zero with one line on stderr naming the problem, no traceback."""
+    assert result.exit_code != 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
