@@ -107,6 +107,120 @@ def make_data(
         console.print(f"preview {preview}")
 
 
+def _option(help_text: str, **kwargs):
+    return typer.Option(help=help_text, **kwargs)
+
+
+@app.command()
+def train(
+    domain_a: Annotated[str | None, _option("Domain A (default mnist).")] = None,
+    domain_b: Annotated[str | None, _option("Domain B (default colored-background).")] = None,
+    style: Annotated[str | None, _option("Rendering style: threshold or blend.")] = None,
+    epochs: Annotated[int | None, _option("Epochs (default 100).")] = None,
+    steps: Annotated[
+        int | None, _option("Cap on total optimisation steps (also on resume).")
+    ] = None,
+    batch_size: Annotated[int | None, _option("Pairs per step (default 64).")] = None,
+    device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
+    seed: Annotated[int | None, _option("Seed for data split, init and order (default 0).")] = None,
+    out: Annotated[Path | None, _option("Run folder (default runs/A-to-B).")] = None,
+    resume: Annotated[bool, _option("Continue the run in --out from its checkpoint.")] = False,
+    data_a: Annotated[Path | None, _option("make-data file for domain A.")] = None,
+    data_b: Annotated[Path | None, _option("make-data file for domain B.")] = None,
+    pairing: Annotated[str | None, _option("disjoint (default) or shuffled.")] = None,
+    train_digits: Annotated[int | None, _option("Use only N training digits per domain.")] = None,
+    lr: Annotated[float | None, _option("Adam learning rate (default 2e-4).")] = None,
+    lambda_cycle: Annotated[float | None, _option("Cycle loss weight (default 10).")] = None,
+    lambda_identity: Annotated[float | None, _option("Identity loss weight (default 0).")] = None,
+    pool_size: Annotated[
+        int | None, _option("History pool of fakes (default 0; paper 50).")
+    ] = None,
+    lr_decay_epochs: Annotated[int | None, _option("Linear decay to 0 over last N epochs.")] = None,
+    precision: Annotated[str | None, _option("fp32 (default) or bf16 autocast.")] = None,
+    norm: Annotated[str | None, _option("batch (reference) or instance.")] = None,
+    output: Annotated[str | None, _option("sigmoid (reference) or tanh.")] = None,
+    gen_width: Annotated[int | None, _option("Generator base width (default 32).")] = None,
+    res_blocks: Annotated[int | None, _option("Residual blocks (default 6).")] = None,
+    disc_width: Annotated[int | None, _option("Discriminator base width (default 64).")] = None,
+    checkpoint_every: Annotated[
+        int, _option("Also checkpoint every N steps (0: epochs only).")
+    ] = 0,
+    log_every: Annotated[int, _option("Read losses back every N steps.")] = 10,
+    poison_step: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Train a CycleGAN between two domains; writes a run folder with weights and checkpoint."""
+    from dataclasses import replace
+
+    from mnist_cyclegan.checkpoint import read_checkpoint_settings
+    from mnist_cyclegan.console_ui import RichReporter
+    from mnist_cyclegan.settings import TrainSettings
+    from mnist_cyclegan.train import (
+        LossNotFinite,
+        TrainingInterrupted,
+        resolve_device,
+        run_training,
+    )
+
+    given = {
+        "domain_a": domain_a, "domain_b": domain_b, "style": style, "epochs": epochs,
+        "steps": steps, "batch_size": batch_size, "seed": seed, "pairing": pairing,
+        "data_a": str(data_a) if data_a else None, "data_b": str(data_b) if data_b else None,
+        "train_digits": train_digits, "lr": lr, "lambda_cycle": lambda_cycle,
+        "lambda_identity": lambda_identity, "pool_size": pool_size,
+        "lr_decay_epochs": lr_decay_epochs, "precision": precision,
+    }  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
+    net_given = {
+        "norm": norm, "output": output, "gen_width": gen_width,
+        "res_blocks": res_blocks, "disc_width": disc_width,
+    }  # fmt: skip
+    net_given = {k: v for k, v in net_given.items() if v is not None}
+    try:
+        run_device = resolve_device(device)
+        if out is None:
+            a = given.get("domain_a", "mnist")
+            b = given.get("domain_b", "colored-background")
+            out = Path("runs") / f"{a}-to-{b}"
+        if resume:
+            stored = read_checkpoint_settings(out / "checkpoint.safetensors")
+            changeable = {"epochs", "steps"}
+            for key, value in {**given, **net_given}.items():
+                old = getattr(stored.net if key in net_given else stored, key)
+                if key not in changeable and value != old:
+                    flag = "--" + key.replace("_", "-")
+                    raise MnistganError(
+                        f"{flag} {value} differs from the run's {old!r}; only --epochs and "
+                        "--steps may change on --resume"
+                    )
+            settings = replace(stored, **{k: v for k, v in given.items() if k in changeable})
+        else:
+            base = TrainSettings()
+            settings = replace(base, **given, net=replace(base.net, **net_given))
+        reporter = RichReporter(console, settings.batch_size)
+        summary = run_training(
+            settings,
+            out=out,
+            device=run_device,
+            resume=resume,
+            checkpoint_every=checkpoint_every,
+            log_every=max(1, log_every),
+            reporter=reporter,
+            poison_step=poison_step,
+        )
+    except TrainingInterrupted as stopped:
+        raise fail(str(stopped), code=130) from None
+    except LossNotFinite as diverged:
+        raise fail(str(diverged), code=3) from None
+    except MnistganError as error:
+        raise fail(str(error)) from None
+    losses = summary["final_losses"]
+    console.print(
+        f"done: step {summary['step']}/{summary['total_steps']} in {summary['seconds']:.0f} s "
+        f"({summary['pairs_per_second']:.1f} pairs/s); cycle {losses['cycle']:.4f}, "
+        f"D_a {losses['d_a']:.4f}, D_b {losses['d_b']:.4f}; run folder {summary['folder']}"
+    )
+
+
 def main() -> None:
     """Entry point: run the app, turning usage errors into one line on stderr."""
     try:

@@ -1,0 +1,98 @@
+"""Training data on the device: the two domains' digits as uint8 tensors, drawn by index.
+
+No per-image Python work in the training loop: each epoch is one permutation per domain, made
+from (seed, epoch) alone, so a resumed run draws exactly the batches it would have drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnist_cyclegan.data import DomainArrays, domain_arrays, load_domain
+from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.settings import TrainSettings
+
+
+@dataclass
+class TrainingData:
+    """Domain A and B training images (N×C×H×W uint8 on the device) and fixed test samples."""
+
+    train_a: torch.Tensor
+    train_b: torch.Tensor
+    test_a: torch.Tensor
+    test_b: torch.Tensor
+    arrays_a: DomainArrays
+    arrays_b: DomainArrays
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self._batches
+
+    def set_batch_size(self, batch_size: int) -> None:
+        self._batches = min(len(self.train_a), len(self.train_b)) // batch_size
+        if self._batches == 0:
+            raise MnistganError(
+                f"--batch-size {batch_size} is larger than the training set "
+                f"({min(len(self.train_a), len(self.train_b))} digits per domain)"
+            )
+        self.batch_size = batch_size
+
+    def epoch_order(self, seed: int, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The shuffled index order of both domains for one epoch, on the data's device."""
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        order_a = torch.randperm(len(self.train_a), generator=generator)
+        order_b = torch.randperm(len(self.train_b), generator=generator)
+        return order_a.to(self.train_a.device), order_b.to(self.train_b.device)
+
+    def batch(self, order: tuple[torch.Tensor, torch.Tensor], index: int):
+        start, stop = index * self.batch_size, (index + 1) * self.batch_size
+        return self.train_a[order[0][start:stop]], self.train_b[order[1][start:stop]]
+
+
+def as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """N×H×W or N×H×W×3 uint8 → N×C×H×W uint8 on `device`."""
+    tensor = torch.from_numpy(np.ascontiguousarray(images))
+    tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
+    return tensor.contiguous().to(device)
+
+
+def load_side(domain: str, data_file: str | None, settings: TrainSettings, seed: int):
+    if data_file is None:
+        return domain_arrays(domain, style=settings.style, seed=seed)
+    arrays = load_domain(Path(data_file))
+    if arrays.domain != domain:
+        raise MnistganError(f"{data_file}: holds domain {arrays.domain!r}, not {domain!r}")
+    return arrays
+
+
+def training_data(settings: TrainSettings, device: torch.device) -> TrainingData:
+    """Split the training digits between A and B and put both sides on the device.
+
+    `disjoint` (default): A gets one half of the digits and B the other, so no digit is seen in
+    both domains: unpaired by construction. `shuffled`: the reference's behaviour, the same digits
+    in both domains, shuffled apart by the epoch order.
+    """
+    arrays_a = load_side(settings.domain_a, settings.data_a, settings, settings.seed)
+    arrays_b = load_side(settings.domain_b, settings.data_b, settings, settings.seed + 1)
+    count = min(len(arrays_a.x_train), len(arrays_b.x_train))
+    order = np.random.default_rng(settings.seed).permutation(count)
+    if settings.pairing == "disjoint":
+        pick_a, pick_b = np.sort(order[: count // 2]), np.sort(order[count // 2 :])
+    else:
+        pick_a = pick_b = np.arange(count)
+    if settings.train_digits is not None:
+        pick_a, pick_b = pick_a[: settings.train_digits], pick_b[: settings.train_digits]
+    data = TrainingData(
+        train_a=as_tensor(arrays_a.x_train[pick_a], device),
+        train_b=as_tensor(arrays_b.x_train[pick_b], device),
+        test_a=as_tensor(arrays_a.x_test[:8], device),
+        test_b=as_tensor(arrays_b.x_test[8:16], device),
+        arrays_a=arrays_a,
+        arrays_b=arrays_b,
+    )
+    data.set_batch_size(settings.batch_size)
+    return data

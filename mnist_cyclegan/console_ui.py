@@ -1,0 +1,76 @@
+"""Rich display of a training run: one progress bar over steps, one table row per epoch."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from mnist_cyclegan.train import Reporter
+
+
+class RichReporter(Reporter):
+    def __init__(self, console: Console, batch_size: int) -> None:
+        self.console = console
+        self.batch_size = batch_size
+        self.progress: Progress | None = None
+        self.task = None
+        self.header_shown = False
+
+    def start(self, total: int, completed: int, steps_per_epoch: int) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]train"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[losses]}"),
+            console=self.console,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(
+            "train", total=total, completed=completed, rate="", losses=""
+        )
+
+    def step(self, step: int, losses: dict[str, float] | None) -> None:
+        if self.progress is None:
+            return
+        fields = {}
+        if losses is not None:
+            fields["losses"] = (
+                f"G {losses['g_total']:.3f}  D {losses['d_a'] + losses['d_b']:.3f}  "
+                f"cycle {losses['cycle']:.3f}"
+            )
+        task = self.progress.tasks[0]
+        if task.speed:
+            fields["rate"] = f"{task.speed * self.batch_size:.0f} pairs/s"
+        self.progress.update(self.task, completed=step, **fields)
+
+    def epoch(self, epoch: int, means: dict[str, float], seconds: float) -> None:
+        table = Table(show_header=not self.header_shown, box=None, pad_edge=False)
+        for column in ("epoch", "G", "G_ab gan", "G_ba gan", "cycle", "D_a", "D_b", "time"):
+            table.add_column(column, justify="right", width=9)
+        table.add_row(
+            str(epoch),
+            *(
+                f"{means[name]:.4f}"
+                for name in ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "d_a", "d_b")
+            ),
+            f"{seconds:.1f}s",
+        )
+        self.header_shown = True
+        self.console.print(table)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

@@ -1,0 +1,153 @@
+"""The reference CycleGAN networks: a ResNet generator and a PatchGAN discriminator.
+
+Layer by layer as the reference (a Keras design) builds them, including its "same" padding, so
+a 28×28 input keeps 28×28 through the generator and gives a 4×4 map of real/fake scores.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+NORMS = ("batch", "instance")
+OUTPUTS = ("sigmoid", "tanh")
+
+
+@dataclass(frozen=True)
+class NetSettings:
+    """Architecture settings; stored with every weights file so it alone rebuilds the model."""
+
+    gen_width: int = 32
+    res_blocks: int = 6
+    disc_width: int = 64
+    norm: str = "batch"
+    output: str = "sigmoid"
+    bn_decay: float = 0.999  # Keras' moving-average decay; PyTorch momentum = 1 - decay
+    norm_eps: float = 1e-3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def norm_layer(channels: int, settings: NetSettings) -> nn.Module:
+    if settings.norm == "batch":
+        return nn.BatchNorm2d(channels, eps=settings.norm_eps, momentum=1.0 - settings.bn_decay)
+    return nn.InstanceNorm2d(channels, eps=settings.norm_eps, affine=True)
+
+
+class SamePad(nn.Module):
+    """TensorFlow's "same" padding for a k×k stride-s conv: output = ceil(input / s).
+
+    TF puts the odd pixel after, not before (for 4×4 stride-1: 1 before, 2 after), which PyTorch's
+    symmetric `padding=` cannot express.
+    """
+
+    def __init__(self, kernel: int, stride: int, mode: str = "constant") -> None:
+        super().__init__()
+        self.kernel, self.stride, self.mode = kernel, stride, mode
+
+    def amounts(self, size: int) -> tuple[int, int]:
+        total = max((math.ceil(size / self.stride) - 1) * self.stride + self.kernel - size, 0)
+        return total // 2, total - total // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        top, bottom = self.amounts(x.shape[-2])
+        left, right = self.amounts(x.shape[-1])
+        if top == bottom == left == right == 0:
+            return x
+        return F.pad(x, (left, right, top, bottom), mode=self.mode)
+
+
+class UpsampleSame(nn.Module):
+    """A 3×3 stride-2 transposed conv with TF "same" output: exactly twice the input size."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        return self.conv(x)[..., : 2 * height, : 2 * width]
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, settings: NetSettings) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            norm_layer(channels, settings),
+            nn.ReLU(inplace=True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            norm_layer(channels, settings),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Generator(nn.Module):
+    """Reflect-pad 3, 7×7 conv, two stride-2 3×3 convs down, residual blocks, two up, 7×7 out."""
+
+    def __init__(self, in_channels: int, out_channels: int, settings: NetSettings) -> None:
+        super().__init__()
+        w = settings.gen_width
+
+        def conv_norm_relu(conv: nn.Module, channels: int) -> list[nn.Module]:
+            return [conv, norm_layer(channels, settings), nn.ReLU(inplace=True)]
+
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3)]
+        layers += conv_norm_relu(nn.Conv2d(in_channels, w, 7), w)
+        layers += [SamePad(3, 2), *conv_norm_relu(nn.Conv2d(w, 2 * w, 3, stride=2), 2 * w)]
+        layers += [SamePad(3, 2), *conv_norm_relu(nn.Conv2d(2 * w, 4 * w, 3, stride=2), 4 * w)]
+        layers += [ResidualBlock(4 * w, settings) for _ in range(settings.res_blocks)]
+        layers += conv_norm_relu(UpsampleSame(4 * w, 2 * w), 2 * w)
+        layers += conv_norm_relu(UpsampleSame(2 * w, w), w)
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, out_channels, 7)]
+        layers += [norm_layer(out_channels, settings)]
+        layers += [nn.Sigmoid() if settings.output == "sigmoid" else nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        initialise(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+class Discriminator(nn.Module):
+    """PatchGAN: 4×4 convs 64 s2 (no norm), 128 s2, 256 s2, 512 s1, then 1 s1, no activation."""
+
+    def __init__(self, in_channels: int, settings: NetSettings) -> None:
+        super().__init__()
+        w = settings.disc_width
+        layers: list[nn.Module] = [SamePad(4, 2), nn.Conv2d(in_channels, w, 4, stride=2)]
+        layers += [nn.LeakyReLU(0.2, inplace=True)]
+        channels = w
+        for out, stride in ((2 * w, 2), (4 * w, 2), (8 * w, 1)):
+            layers += [SamePad(4, stride), nn.Conv2d(channels, out, 4, stride=stride)]
+            layers += [norm_layer(out, settings), nn.LeakyReLU(0.2, inplace=True)]
+            channels = out
+        layers += [SamePad(4, 1), nn.Conv2d(channels, 1, 4)]
+        self.model = nn.Sequential(*layers)
+        initialise(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+def initialise(module: nn.Module) -> None:
+    """As the reference: conv weights ~ truncated normal (std 0.02, cut at 2 std), zero biases."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.trunc_normal_(layer.weight, mean=0.0, std=0.02, a=-0.04, b=0.04)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,73 @@
+"""Training settings as one dataclass: written to config.json and into every checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from mnist_cyclegan.domains import check_style, get_domain
+from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.nets import NORMS, OUTPUTS, NetSettings
+
+PAIRINGS = ("disjoint", "shuffled")
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that decides what a run computes. Defaults are the reference's."""
+
+    domain_a: str = "mnist"
+    domain_b: str = "colored-background"
+    style: str = "threshold"
+    data_a: str | None = None
+    data_b: str | None = None
+    pairing: str = "disjoint"
+    train_digits: int | None = None  # per domain; None = all of its half
+    epochs: int = 100
+    steps: int | None = None  # cap on the total number of optimisation steps
+    batch_size: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.0
+    pool_size: int = 0
+    lr_decay_epochs: int = 0
+    seed: int = 0
+    precision: str = "fp32"
+    net: NetSettings = field(default_factory=NetSettings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainSettings:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}
+        values["net"] = NetSettings(**values.get("net", {}))
+        return cls(**values)
+
+    def validate(self) -> TrainSettings:
+        get_domain(self.domain_a)
+        get_domain(self.domain_b)
+        check_style(self.style)
+        checks = [
+            (self.pairing in PAIRINGS, f"--pairing must be one of {', '.join(PAIRINGS)}"),
+            (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}"),
+            (self.net.norm in NORMS, f"--norm must be one of {', '.join(NORMS)}"),
+            (self.net.output in OUTPUTS, f"--output must be one of {', '.join(OUTPUTS)}"),
+            (self.epochs >= 1, "--epochs must be at least 1"),
+            (self.steps is None or self.steps >= 1, "--steps must be at least 1"),
+            (self.batch_size >= 2, "--batch-size must be at least 2 (batch norm needs a batch)"),
+            (self.lr > 0, "--lr must be positive"),
+            (self.lambda_cycle >= 0 and self.lambda_identity >= 0, "loss weights must be >= 0"),
+            (self.pool_size >= 0, "--pool-size must be >= 0"),
+            (0 <= self.lr_decay_epochs <= self.epochs, "--lr-decay-epochs must be in [0, epochs]"),
+            (self.train_digits is None or self.train_digits >= 1, "--train-digits must be >= 1"),
+            (self.net.gen_width >= 1 and self.net.disc_width >= 1, "widths must be >= 1"),
+            (self.net.res_blocks >= 0, "--res-blocks must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise MnistganError(message)
+        return self

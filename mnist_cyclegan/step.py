@@ -1,0 +1,82 @@
+"""One CycleGAN optimisation step, read top to bottom.
+
+As junyanz/pytorch-CycleGAN-and-pix2pix orders it: translate both ways, update the generators
+with the discriminators frozen, then update the discriminators on real images and (pooled) fakes.
+The losses come back as one detached tensor so the loop never waits for the device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from mnist_cyclegan.losses import ImagePool, discriminator_loss, generator_gan_loss, l1
+from mnist_cyclegan.model import Networks
+from mnist_cyclegan.settings import TrainSettings
+
+LOSS_NAMES = ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "identity", "d_a", "d_b")
+
+
+def autocast_for(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def set_requires_grad(modules, flag: bool) -> None:
+    for module in modules:
+        for parameter in module.parameters():
+            parameter.requires_grad_(flag)
+
+
+def train_step(
+    nets: Networks,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    pools: tuple[ImagePool, ImagePool],
+    real_a: torch.Tensor,
+    real_b: torch.Tensor,
+    settings: TrainSettings,
+    poison: bool = False,
+) -> torch.Tensor:
+    """Update G_ab, G_ba then D_a, D_b once; return the losses named in LOSS_NAMES."""
+    amp = autocast_for(real_a.device, settings.precision)
+    zero = real_a.new_zeros(())
+
+    # 1. Generators, with the discriminators frozen.
+    set_requires_grad((nets.d_a, nets.d_b), False)
+    with amp:
+        fake_b = nets.g_ab(real_a)  # G(a)
+        rec_a = nets.g_ba(fake_b)  # F(G(a)) ≈ a
+        fake_a = nets.g_ba(real_b)  # F(b)
+        rec_b = nets.g_ab(fake_a)  # G(F(b)) ≈ b
+        gan_ab = generator_gan_loss(nets.d_b(fake_b).float())  # (D_B(G(a)) − 1)²
+        gan_ba = generator_gan_loss(nets.d_a(fake_a).float())  # (D_A(F(b)) − 1)²
+        cycle = l1(rec_a.float(), real_a) + l1(rec_b.float(), real_b)  # |F(G(a))−a| + |G(F(b))−b|
+        identity = zero
+        if settings.lambda_identity > 0:  # |G(b) − b| + |F(a) − a|, same channels only
+            identity = l1(nets.g_ab(real_b).float(), real_b) + l1(nets.g_ba(real_a).float(), real_a)
+        g_total = gan_ab + gan_ba + settings.lambda_cycle * cycle
+        g_total = g_total + settings.lambda_identity * identity
+    if poison:  # test hook: make this step's update non-finite, as a diverging run would
+        g_total = g_total * float("nan")
+    opt_g.zero_grad(set_to_none=True)
+    g_total.backward()
+    opt_g.step()
+
+    # 2. Discriminators, on real images and on (pooled) fakes that carry no generator gradient.
+    set_requires_grad((nets.d_a, nets.d_b), True)
+    pool_a, pool_b = pools
+    with amp:
+        d_a = discriminator_loss(  # (D_A(a) − 1)² + D_A(F(b))²
+            nets.d_a(real_a).float(), nets.d_a(pool_a.query(fake_a.detach())).float()
+        )
+        d_b = discriminator_loss(  # (D_B(b) − 1)² + D_B(G(a))²
+            nets.d_b(real_b).float(), nets.d_b(pool_b.query(fake_b.detach())).float()
+        )
+    opt_d.zero_grad(set_to_none=True)
+    (d_a + d_b).backward()
+    opt_d.step()
+
+    return torch.stack([g_total, gan_ab, gan_ba, cycle, identity, d_a, d_b]).detach().float()

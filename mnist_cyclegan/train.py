@@ -1,0 +1,345 @@
+"""The training loop: batches, steps, logging, epoch-end outputs, checkpoints and resume.
+
+The run folder it fills: config.json, losses.csv, losses.png, samples/epoch-NNN.png,
+weights.safetensors (generators only, enough to deploy) and checkpoint.safetensors (enough to
+resume). Every file is written atomically; Ctrl-C and SIGTERM save a checkpoint before leaving.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnist_cyclegan import __version__
+from mnist_cyclegan.atomic import write_text_atomic
+from mnist_cyclegan.batches import TrainingData, training_data
+from mnist_cyclegan.calibrate import recalibrated_copy
+from mnist_cyclegan.checkpoint import Progress, load_checkpoint, save_checkpoint
+from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.images import grid, save_png, to_rgb, upscale
+from mnist_cyclegan.losses import ImagePool
+from mnist_cyclegan.model import Networks, build_networks, build_optimizers, to_model, to_pixels
+from mnist_cyclegan.plots import panel, save_image, side_by_side
+from mnist_cyclegan.settings import TrainSettings
+from mnist_cyclegan.step import LOSS_NAMES, train_step
+from mnist_cyclegan.weights import save_generators
+
+CALIBRATION_BATCHES = 16
+
+
+class TrainingInterrupted(MnistganError):
+    """Ctrl-C or SIGTERM: the checkpoint is saved and the run can resume."""
+
+
+class LossNotFinite(MnistganError):
+    """A loss turned NaN or infinite; the last good checkpoint is left as it was."""
+
+
+@dataclass
+class RunFiles:
+    folder: Path
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "config.json"
+
+    @property
+    def losses_csv(self) -> Path:
+        return self.folder / "losses.csv"
+
+    @property
+    def losses_png(self) -> Path:
+        return self.folder / "losses.png"
+
+    @property
+    def weights(self) -> Path:
+        return self.folder / "weights.safetensors"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / "checkpoint.safetensors"
+
+    def sample(self, epoch: int) -> Path:
+        return self.folder / "samples" / f"epoch-{epoch:03d}.png"
+
+
+class Reporter:
+    """What the loop tells its user; the CLI draws it with Rich, tests may stay silent."""
+
+    def start(self, total: int, completed: int, steps_per_epoch: int) -> None: ...
+
+    def step(self, step: int, losses: dict[str, float] | None) -> None: ...
+
+    def epoch(self, epoch: int, means: dict[str, float], seconds: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def learning_rate(
+    step: int, *, base: float, steps_per_epoch: int, epochs: int, decay: int
+) -> float:
+    """The paper's schedule, a pure function of the step.
+
+    1. constant `base` for the first `epochs − decay` epochs;
+    2. then linear decay, reaching 0 at the end of the last epoch.
+    """
+    if decay == 0:
+        return base
+    epoch = step / steps_per_epoch
+    return base * min(1.0, max(0.0, (epochs - epoch) / decay))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MnistganError(f"--device {name}: CUDA is not available on this machine")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise MnistganError(f"--device {name}: choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+class StopSignal:
+    """Turns SIGINT/SIGTERM into a flag the loop checks between steps, then restores handlers."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignal:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[number] = signal.signal(number, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, number: int, frame) -> None:
+        self.received = number
+
+    def __exit__(self, *exc) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+
+def export_generators(nets: Networks, data: TrainingData, settings: TrainSettings):
+    """Eval-mode copies of both generators with batch-norm statistics re-estimated on training
+    batches (see calibrate.py); the training networks are not touched."""
+    count = min(CALIBRATION_BATCHES, data.steps_per_epoch)
+    order = data.epoch_order(settings.seed + 7919, 0)
+    batches = [data.batch(order, i) for i in range(count)]
+    output = settings.net.output
+    g_ab = recalibrated_copy(nets.g_ab, (to_model(a, output) for a, _ in batches))
+    g_ba = recalibrated_copy(nets.g_ba, (to_model(b, output) for _, b in batches))
+    return g_ab, g_ba
+
+
+@torch.no_grad()
+def sample_sheet(g_ab, g_ba, data: TrainingData, output: str) -> np.ndarray:
+    """Rows: A inputs, A→B, A→B→A, B inputs, B→A, B→A→B (8 fixed test digits each)."""
+    real_a, real_b = to_model(data.test_a, output), to_model(data.test_b, output)
+    fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+    rows = [real_a, fake_b, g_ba(fake_b), real_b, fake_a, g_ab(fake_a)]
+    pixels = np.concatenate([to_rgb(to_pixels(row, output)) for row in rows])
+    return upscale(grid(pixels, columns=8), 3)
+
+
+def write_losses(files: RunFiles, history: torch.Tensor) -> None:
+    rows = history.tolist()
+    lines = [",".join(("step", "epoch", *LOSS_NAMES))]
+    lines += [
+        ",".join([str(int(r[0])), str(int(r[1]))] + [f"{v:.6g}" for v in r[2:]]) for r in rows
+    ]
+    write_text_atomic(files.losses_csv, "\n".join(lines) + "\n")
+    steps = [r[0] for r in rows]
+    column = {name: [r[2 + i] for r in rows] for i, name in enumerate(LOSS_NAMES)}
+    sheet = side_by_side(
+        [
+            panel(steps, {"cycle": column["cycle"]}, "cycle loss (L1, both ways)"),
+            panel(steps, {"G_ba (makes A)": column["g_gan_ba"], "D_a": column["d_a"]}, "domain A"),
+            panel(steps, {"G_ab (makes B)": column["g_gan_ab"], "D_b": column["d_b"]}, "domain B"),
+        ]
+    )
+    save_image(files.losses_png, sheet)
+
+
+def run_training(
+    settings: TrainSettings,
+    *,
+    out: Path,
+    device: torch.device,
+    resume: bool = False,
+    checkpoint_every: int = 0,
+    log_every: int = 10,
+    reporter: Reporter | None = None,
+    poison_step: int | None = None,
+    on_epoch: Callable[[int, object, object], None] | None = None,
+) -> dict:
+    """Train (or resume) a run in `out`; return a summary of where it ended."""
+    settings.validate()
+    reporter = reporter or Reporter()
+    files = RunFiles(Path(out))
+    if not resume and files.checkpoint.exists():
+        raise MnistganError(f"{files.folder}: already holds a run (use --resume or another --out)")
+    if resume and not files.checkpoint.exists():
+        raise MnistganError(f"{files.checkpoint}: no checkpoint to resume from")
+
+    data = training_data(settings, device)
+    channels_a, channels_b = data.arrays_a.channels, data.arrays_b.channels
+    if settings.lambda_identity > 0 and channels_a != channels_b:
+        raise MnistganError(
+            f"--lambda-identity needs domains with the same channels "
+            f"({settings.domain_a}: {channels_a}, {settings.domain_b}: {channels_b})"
+        )
+    nets = build_networks(settings.net, channels_a, channels_b, settings.seed, device)
+    opt_g, opt_d = build_optimizers(nets, settings, device)
+    pools = (
+        ImagePool(settings.pool_size, settings.seed + 11),
+        ImagePool(settings.pool_size, settings.seed + 12),
+    )
+    spe = data.steps_per_epoch
+    total = settings.epochs * spe
+    if settings.steps is not None:
+        total = min(total, settings.steps)
+    if resume:
+        progress = load_checkpoint(
+            files.checkpoint, nets=nets, opt_g=opt_g, opt_d=opt_d, pools=pools, device=device
+        )
+    else:
+        torch.manual_seed(settings.seed)
+        progress = Progress(
+            step=0,
+            history=torch.zeros((0, 2 + len(LOSS_NAMES)), dtype=torch.float64),
+            epoch_sums=torch.zeros(len(LOSS_NAMES), device=device),
+            nonfinite=torch.zeros((), dtype=torch.bool, device=device),
+        )
+    config = {
+        "settings": settings.to_dict(),
+        "device": str(device),
+        "steps_per_epoch": spe,
+        "total_steps": total,
+        "train_digits_a": len(data.train_a),
+        "train_digits_b": len(data.train_b),
+        "batch_size_meaning": "global: pairs per optimisation step",
+        "mnistgan_version": __version__,
+        "torch_version": torch.__version__,
+    }
+    files.folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(files.config, json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    def checkpoint_now() -> None:
+        if bool(progress.nonfinite):
+            raise LossNotFinite(
+                f"a loss became NaN or infinite before step {progress.step}; stopped, "
+                f"the last good checkpoint ({files.checkpoint}) is kept"
+            )
+        save_checkpoint(
+            files.checkpoint,
+            settings=settings,
+            nets=nets,
+            opt_g=opt_g,
+            opt_d=opt_d,
+            pools=pools,
+            progress=progress,
+        )
+
+    def export(epoch: int) -> None:
+        g_ab, g_ba = export_generators(nets, data, settings)
+        info = {
+            "domain_a": settings.domain_a,
+            "domain_b": settings.domain_b,
+            "style": settings.style,
+            "step": progress.step,
+            "epoch": epoch,
+            "settings": settings.to_dict(),
+            "batch_norm_stats": f"re-estimated on {CALIBRATION_BATCHES} training batches",
+        }
+        save_generators(files.weights, g_ab, g_ba, net=settings.net, info=info)
+        save_png(files.sample(epoch), sample_sheet(g_ab, g_ba, data, settings.net.output))
+        write_losses(files, progress.history)
+        if on_epoch is not None:
+            on_epoch(epoch, g_ab, g_ba)
+
+    reporter.start(total, progress.step, spe)
+    order, order_epoch = None, -1
+    epoch_started = time.perf_counter()
+    started_at_step = progress.step
+    run_started = time.perf_counter()
+    with StopSignal() as stop:
+        while progress.step < total:
+            epoch, index = divmod(progress.step, spe)
+            if epoch != order_epoch:
+                order, order_epoch = data.epoch_order(settings.seed, epoch), epoch
+            lr = learning_rate(
+                progress.step,
+                base=settings.lr,
+                steps_per_epoch=spe,
+                epochs=settings.epochs,
+                decay=settings.lr_decay_epochs,
+            )
+            for group in (*opt_g.param_groups, *opt_d.param_groups):
+                group["lr"] = lr
+            real_a, real_b = data.batch(order, index)
+            output = settings.net.output
+            losses = train_step(
+                nets,
+                opt_g,
+                opt_d,
+                pools,
+                to_model(real_a, output),
+                to_model(real_b, output),
+                settings,
+                poison=poison_step == progress.step + 1,
+            )
+            progress.nonfinite |= ~torch.isfinite(losses).all()
+            progress.epoch_sums += losses
+            progress.step += 1
+            epoch_done = progress.step % spe == 0 or progress.step == total
+            if progress.step % log_every == 0 or epoch_done:
+                if bool(progress.nonfinite):
+                    checkpoint_now()  # raises LossNotFinite, writes nothing
+                values = losses.tolist()
+                row = torch.tensor([[progress.step, epoch, *values]], dtype=torch.float64)
+                progress.history = torch.cat([progress.history, row])
+                reporter.step(progress.step, dict(zip(LOSS_NAMES, values, strict=True)))
+            if epoch_done:
+                steps_in_epoch = progress.step - epoch * spe
+                means = (progress.epoch_sums / steps_in_epoch).tolist()
+                reporter.epoch(
+                    epoch, dict(zip(LOSS_NAMES, means, strict=True)),
+                    time.perf_counter() - epoch_started,
+                )  # fmt: skip
+                export(epoch)
+                progress.epoch_sums.zero_()
+                checkpoint_now()
+                epoch_started = time.perf_counter()
+            elif checkpoint_every and progress.step % checkpoint_every == 0:
+                checkpoint_now()
+            if stop.received is not None and progress.step < total:
+                checkpoint_now()
+                reporter.stop()
+                name = signal.Signals(stop.received).name
+                raise TrainingInterrupted(
+                    f"{name} at step {progress.step}: checkpoint saved to {files.checkpoint}; "
+                    f"resume with: mnistgan train --out {files.folder} --resume"
+                )
+    reporter.stop()
+    seconds = time.perf_counter() - run_started
+    steps_run = progress.step - started_at_step
+    last = progress.history[-1, 2:].tolist() if len(progress.history) else [math.nan] * 7
+    return {
+        "step": progress.step,
+        "total_steps": total,
+        "seconds": seconds,
+        "pairs_per_second": steps_run * settings.batch_size / seconds if seconds > 0 else 0.0,
+        "final_losses": dict(zip(LOSS_NAMES, last, strict=True)),
+        "folder": str(files.folder),
+    }
