@@ -146,6 +146,7 @@ def train(
         int, _option("Also checkpoint every N steps (0: epochs only).")
     ] = 0,
     log_every: Annotated[int, _option("Read losses back every N steps.")] = 10,
+    channels_last: Annotated[bool, _option("NHWC memory layout (faster convolutions).")] = True,
     poison_step: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Train a CycleGAN between two domains; writes a run folder with weights and checkpoint."""
@@ -206,6 +207,7 @@ def train(
             log_every=max(1, log_every),
             reporter=reporter,
             poison_step=poison_step,
+            channels_last=channels_last,
         )
     except TrainingInterrupted as stopped:
         raise fail(str(stopped), code=130) from None
@@ -219,6 +221,93 @@ def train(
         f"({summary['pairs_per_second']:.1f} pairs/s); cycle {losses['cycle']:.4f}, "
         f"D_a {losses['d_a']:.4f}, D_b {losses['d_b']:.4f}; run folder {summary['folder']}"
     )
+
+
+@app.command()
+def translate(
+    weights: Annotated[Path, typer.Argument(help="weights.safetensors from a training run.")],
+    inputs: Annotated[str, typer.Argument(help="An image, a folder of images, or a glob.")],
+    output: Annotated[Path, typer.Argument(help="Output PNG (a folder for several inputs).")],
+    direction: Annotated[str | None, _option("a2b or b2a (default: from the input).")] = None,
+    cycle: Annotated[bool, _option("Also write the round trip as NAME.cycle.png.")] = False,
+    device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Translate image files with trained weights; outputs keep their input's size."""
+    from mnist_cyclegan.train import resolve_device
+    from mnist_cyclegan.translate import translate_files
+    from mnist_cyclegan.weights import load_generators
+
+    try:
+        run_device = resolve_device(device)
+        g_ab, g_ba, meta = load_generators(weights, run_device)
+        summary = translate_files(
+            g_ab, g_ba, meta, inputs, output, direction=direction, cycle=cycle, device=run_device
+        )
+    except MnistganError as error:
+        raise fail(str(error)) from None
+    console.print(
+        f"translated {summary['images']} image(s) ({', '.join(summary['directions'])}) "
+        f"in {summary['seconds']:.2f} s; wrote {summary['written']} file(s) to {output}"
+    )
+
+
+@app.command("eval")
+def evaluate_command(
+    weights: Annotated[Path, typer.Argument(help="weights.safetensors from a training run.")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the scores as JSON.")
+    ] = None,
+    report: Annotated[Path | None, _option("Write a PNG sheet of examples and scores.")] = None,
+    limit: Annotated[int, _option("Number of held-out test digits.")] = 10_000,
+    device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Score weights on held-out digits: accuracy, fidelity, realism, FID, cycle."""
+    import json
+
+    from mnist_cyclegan.atomic import write_text_atomic
+    from mnist_cyclegan.evaluate import evaluate
+    from mnist_cyclegan.report import direction_panel, save_report
+    from mnist_cyclegan.train import resolve_device
+    from mnist_cyclegan.weights import load_generators
+
+    try:
+        if limit < 2:
+            raise MnistganError("--limit must be at least 2")
+        run_device = resolve_device(device)
+        g_ab, g_ba, meta = load_generators(weights, run_device)
+        started = time.perf_counter()
+        with console.status("evaluating (the first run trains each domain's classifier)"):
+            results, samples = evaluate(g_ab, g_ba, meta, limit=limit, device=run_device)
+        results["weights"] = str(weights)
+        results["seconds"] = time.perf_counter() - started
+        if json_out is not None:
+            write_text_atomic(json_out, json.dumps(results, indent=2) + "\n")
+        if report is not None:
+            a, b = meta["domain_a"], meta["domain_b"]
+            save_report(
+                report,
+                [
+                    direction_panel(f"{a} -> {b}", samples["a2b"], results["a2b"]),
+                    direction_panel(f"{b} -> {a}", samples["b2a"], results["b2a"]),
+                ],
+            )
+    except MnistganError as error:
+        raise fail(str(error)) from None
+    console.print(score_table(results))
+
+
+def score_table(results: dict) -> Table:
+    from mnist_cyclegan.report import METRIC_LINES
+
+    a, b = results["domain_a"], results["domain_b"]
+    table = Table(title=f"eval on {results['limit']} held-out test digits")
+    table.add_column("metric")
+    table.add_column(f"{a} -> {b}", justify="right")
+    table.add_column(f"{b} -> {a}", justify="right")
+    for key, label, fmt in METRIC_LINES:
+        cells = [fmt.format(results[d][key]) if key in results[d] else "-" for d in ("a2b", "b2a")]
+        table.add_row(label, *cells)
+    return table
 
 
 def main() -> None:

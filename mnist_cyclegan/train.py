@@ -181,6 +181,7 @@ def run_training(
     log_every: int = 10,
     reporter: Reporter | None = None,
     poison_step: int | None = None,
+    channels_last: bool = True,
     on_epoch: Callable[[int, object, object], None] | None = None,
 ) -> dict:
     """Train (or resume) a run in `out`; return a summary of where it ended."""
@@ -200,6 +201,9 @@ def run_training(
             f"({settings.domain_a}: {channels_a}, {settings.domain_b}: {channels_b})"
         )
     nets = build_networks(settings.net, channels_a, channels_b, settings.seed, device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    for module in nets.named().values():
+        module.to(memory_format=memory_format)  # NHWC: faster oneDNN/cuDNN convolutions
     opt_g, opt_d = build_optimizers(nets, settings, device)
     pools = (
         ImagePool(settings.pool_size, settings.seed + 11),
@@ -294,8 +298,8 @@ def run_training(
                 opt_g,
                 opt_d,
                 pools,
-                to_model(real_a, output),
-                to_model(real_b, output),
+                to_model(real_a, output).contiguous(memory_format=memory_format),
+                to_model(real_b, output).contiguous(memory_format=memory_format),
                 settings,
                 poison=poison_step == progress.step + 1,
             )

@@ -1,0 +1,103 @@
+"""The per-domain digit classifiers eval uses: trained once on real digits, cached as safetensors.
+
+Training is seeded and cheap (one pass over 60,000 digits, seconds on a CPU), so the cache under
+MNISTGAN_HOME (default ~/.cache/mnistgan) only saves time; deleting it changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from mnist_cyclegan.data import DomainArrays
+from mnist_cyclegan.nets import DigitClassifier
+from mnist_cyclegan.weights import load_tensors, save_tensors
+
+CLASSIFIER_FORMAT = "mnistgan-classifier"
+CLASSIFIER_VERSION = 1
+
+
+def cache_home() -> Path:
+    return Path(os.environ.get("MNISTGAN_HOME", Path.home() / ".cache" / "mnistgan"))
+
+
+def images_to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 N×H×W(×3) → float N×C×H×W in [0, 1] on `device`."""
+    tensor = torch.as_tensor(images)
+    tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
+    return tensor.to(device).float() / 255.0
+
+
+def train_classifier(
+    arrays: DomainArrays, *, device: torch.device, epochs: int = 2, seed: int = 0
+) -> DigitClassifier:
+    """Adam with a cosine decay to zero: two passes reach about 99% on every domain."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = DigitClassifier(arrays.channels).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    images = torch.from_numpy(arrays.x_train)
+    labels = torch.from_numpy(arrays.y_train.astype(np.int64))
+    steps = epochs * -(-len(images) // 128)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
+    )
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(images), generator=generator)
+        for start in range(0, len(order), 128):
+            index = order[start : start + 128]
+            logits = model(images_to_input(images[index], device))
+            loss = F.cross_entropy(logits, labels[index].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return model.eval()
+
+
+def training_digits() -> int | None:
+    """MNISTGAN_CLASSIFIER_DIGITS=N trains classifiers on N digits only: a quick smoke-test
+    setting (tests use it); scores are then not comparable with the full classifiers'."""
+    value = os.environ.get("MNISTGAN_CLASSIFIER_DIGITS")
+    return int(value) if value else None
+
+
+def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> DigitClassifier:
+    """The cached classifier for this domain and style, training and caching it on first use."""
+    digits = training_digits()
+    size = "" if digits is None else f"-{digits}digits"
+    name = f"classifier-{arrays.domain}-{arrays.style}{size}-v{CLASSIFIER_VERSION}.safetensors"
+    path = cache_home() / name
+    if path.exists():
+        tensors, meta = load_tensors(path, CLASSIFIER_FORMAT)
+        model = DigitClassifier(meta["channels"])
+        model.load_state_dict(tensors)
+        return model.to(device).eval()
+    if digits is not None:
+        arrays = replace(arrays, x_train=arrays.x_train[:digits], y_train=arrays.y_train[:digits])
+    model = train_classifier(arrays, device=device)
+    meta = {"channels": arrays.channels, "domain": arrays.domain, "style": arrays.style}
+    save_tensors(path, model.state_dict(), CLASSIFIER_FORMAT, meta)
+    return model
+
+
+@torch.no_grad()
+def predict(
+    model: DigitClassifier, images: np.ndarray, device: torch.device, batch: int = 1000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted labels and penultimate features for uint8 images."""
+    labels, features = [], []
+    for start in range(0, len(images), batch):
+        x = images_to_input(images[start : start + batch], device)
+        hidden = model.features(x)
+        labels.append(model.head(hidden).argmax(1).cpu().numpy())
+        features.append(hidden.cpu().numpy())
+    return np.concatenate(labels), np.concatenate(features)

@@ -1,0 +1,143 @@
+"""`eval`: score a pair of generators on held-out test digits, both directions.
+
+For each direction X→Y: digit accuracy read by Y's classifier (with its own accuracy on real Y
+as the ceiling), fidelity against the known true translation, realism (background flatness and
+colour diversity), Fréchet distance in classifier features, and cycle reconstruction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mnist_cyclegan import metrics
+from mnist_cyclegan.calibrate import use_batch_statistics
+from mnist_cyclegan.classifier import load_or_train_classifier, predict
+from mnist_cyclegan.data import DomainArrays, domain_arrays, load_mnist
+from mnist_cyclegan.model import to_model, to_pixels
+from mnist_cyclegan.nets import DigitClassifier
+
+
+@dataclass
+class Side:
+    """One domain's test set as eval needs it, with its classifier."""
+
+    arrays: DomainArrays
+    classifier: DigitClassifier
+
+
+def prepare_sides(meta: dict, device: torch.device) -> tuple[Side, Side]:
+    """Render both domains exactly as training did (same style, same colour seeds)."""
+    settings = meta.get("settings", {})
+    style, seed = meta.get("style", "threshold"), int(settings.get("seed", 0))
+    arrays_a = domain_arrays(meta["domain_a"], style=style, seed=seed)
+    arrays_b = domain_arrays(meta["domain_b"], style=style, seed=seed + 1)
+    return (
+        Side(arrays_a, load_or_train_classifier(arrays_a, device)),
+        Side(arrays_b, load_or_train_classifier(arrays_b, device)),
+    )
+
+
+@torch.no_grad()
+def translate_batches(
+    generator: torch.nn.Module,
+    images: np.ndarray,
+    output: str,
+    device: torch.device,
+    batch: int = 500,
+) -> np.ndarray:
+    """Apply a generator to uint8 images in batches; uint8 results of the target's shape."""
+    results = []
+    for start in range(0, len(images), batch):
+        chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + batch]))
+        chunk = chunk[:, None] if chunk.ndim == 3 else chunk.permute(0, 3, 1, 2)
+        results.append(to_pixels(generator(to_model(chunk.to(device), output)), output))
+    return np.concatenate(results)
+
+
+def direction_scores(
+    *,
+    outputs: np.ndarray,
+    cycled: np.ndarray,
+    inputs: np.ndarray,
+    labels: np.ndarray,
+    grey: np.ndarray,
+    target: Side,
+    limit: int,
+    device: torch.device,
+) -> dict:
+    """All metrics of one direction from arrays alone (so known cases can be checked directly)."""
+    domain, style = target.arrays.domain, target.arrays.style
+    real = target.arrays.x_test[:limit]
+    predicted, features = predict(target.classifier, outputs, device)
+    real_predicted, real_features = predict(target.classifier, real, device)
+    _, reference_features = predict(target.classifier, target.arrays.x_train[:limit], device)
+    scores = {
+        "accuracy": float((predicted == labels).mean()),
+        "accuracy_ceiling": float((real_predicted == labels).mean()),
+        "fid": metrics.frechet_distance(features, reference_features),
+        "fid_real": metrics.frechet_distance(real_features, reference_features),
+        "flatness": metrics.background_flatness(outputs, grey),
+        "flatness_real": metrics.background_flatness(real, grey),
+    }
+    if domain == "mnist":
+        truth = real
+    else:
+        estimated = metrics.estimate_colors(outputs, grey, domain)
+        true_colors = target.arrays.colors_test[:limit]
+        truth = metrics.true_translation(grey, domain, style, estimated)
+        mean, per_channel = metrics.color_diversity(estimated, true_colors)
+        real_mean, _ = metrics.color_diversity(
+            metrics.estimate_colors(real, grey, domain), true_colors
+        )
+        scores.update(color_w1=mean, color_w1_channels=per_channel, color_w1_real=real_mean)
+    scores["psnr"] = float(metrics.psnr(outputs, truth).mean())
+    scores["ssim"] = float(metrics.ssim(outputs, truth).mean())
+    scores.update(metrics.cycle_scores(inputs, cycled))
+    return scores
+
+
+def evaluate(
+    g_ab: torch.nn.Module,
+    g_ba: torch.nn.Module,
+    meta: dict,
+    *,
+    limit: int = 10_000,
+    device: torch.device,
+    sides: tuple[Side, Side] | None = None,
+) -> tuple[dict, dict]:
+    """Both directions on the first `limit` test digits; also digit accuracy with batch stats.
+
+    Returns the scores and, per direction, 16 example inputs, outputs, cycles and truths.
+    """
+    side_a, side_b = sides or prepare_sides(meta, device)
+    output = meta["net"]["output"]
+    grey = load_mnist().x_test[:limit]
+    labels = side_a.arrays.y_test[:limit]
+    results: dict = {"limit": int(min(limit, len(grey))), "domain_a": side_a.arrays.domain}
+    results["domain_b"] = side_b.arrays.domain
+    samples: dict = {}
+    for name, forward, backward, source, target in (
+        ("a2b", g_ab, g_ba, side_a, side_b),
+        ("b2a", g_ba, g_ab, side_b, side_a),
+    ):
+        inputs = source.arrays.x_test[:limit]
+        outputs = translate_batches(forward, inputs, output, device)
+        cycled = translate_batches(backward, outputs, output, device)
+        scores = direction_scores(
+            outputs=outputs, cycled=cycled, inputs=inputs, labels=labels, grey=grey,
+            target=target, limit=limit, device=device,
+        )  # fmt: skip
+        batch_outputs = translate_batches(use_batch_statistics(forward), inputs, output, device)
+        batch_predicted, _ = predict(target.classifier, batch_outputs, device)
+        scores["accuracy_batch_stats"] = float((batch_predicted == labels).mean())
+        results[name] = scores
+        samples[name] = {
+            "input": inputs[:16],
+            "output": outputs[:16],
+            "cycle": cycled[:16],
+            "truth": target.arrays.x_test[:16],
+        }
+    return results, samples

@@ -1,0 +1,57 @@
+"""The eval report sheet: per direction, input / output / cycle / ground truth for 16 test
+digits, and the metric table beside them, as one PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from mnist_cyclegan.images import grid, to_rgb, upscale
+from mnist_cyclegan.plots import save_image
+
+ROWS = ("input", "output", "cycle", "truth")
+METRIC_LINES = (
+    ("accuracy", "digit accuracy", "{:.2%}"),
+    ("accuracy_ceiling", "  classifier on real", "{:.2%}"),
+    ("accuracy_batch_stats", "  with batch statistics", "{:.2%}"),
+    ("psnr", "PSNR vs truth (dB)", "{:.2f}"),
+    ("ssim", "SSIM vs truth", "{:.3f}"),
+    ("flatness", "background std (0-255)", "{:.2f}"),
+    ("color_w1", "colour W1 (0-255)", "{:.2f}"),
+    ("fid", "Frechet distance", "{:.2f}"),
+    ("fid_real", "  real vs real", "{:.2f}"),
+    ("cycle_l1", "cycle L1", "{:.4f}"),
+    ("cycle_psnr", "cycle PSNR (dB)", "{:.2f}"),
+)
+
+
+def metric_text(scores: dict) -> list[str]:
+    return [
+        f"{label:<24}{fmt.format(scores[key])}" for key, label, fmt in METRIC_LINES if key in scores
+    ]
+
+
+def direction_panel(title: str, rows: dict[str, np.ndarray], scores: dict) -> Image.Image:
+    stacked = np.concatenate([to_rgb(rows[name][:16]) for name in ROWS])
+    picture = Image.fromarray(upscale(grid(stacked, columns=16), 2))
+    panel = Image.new("RGB", (picture.width + 300, max(picture.height, 200) + 24), "white")
+    draw = ImageDraw.Draw(panel)
+    draw.text((6, 4), title, fill="black")
+    panel.paste(picture, (0, 24))
+    for i, name in enumerate(ROWS):
+        draw.text((picture.width + 8, 24 + 8 + i * 60), name, fill=(90, 90, 90))
+    for i, line in enumerate(metric_text(scores)):
+        draw.text((picture.width + 70, 30 + i * 15), line, fill="black")
+    return panel
+
+
+def save_report(path: Path, panels: list[Image.Image]) -> None:
+    width = max(p.width for p in panels)
+    sheet = Image.new("RGB", (width, sum(p.height for p in panels)), "white")
+    top = 0
+    for panel in panels:
+        sheet.paste(panel, (0, top))
+        top += panel.height
+    save_image(path, sheet)
