@@ -147,6 +147,7 @@ def train(
     ] = 0,
     log_every: Annotated[int, _option("Read losses back every N steps.")] = 10,
     channels_last: Annotated[bool, _option("NHWC memory layout (faster convolutions).")] = True,
+    eval_every: Annotated[int, _option("Evaluate on 1,000 test digits every N steps.")] = 0,
     poison_step: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Train a CycleGAN between two domains; writes a run folder with weights and checkpoint."""
@@ -208,6 +209,7 @@ def train(
             reporter=reporter,
             poison_step=poison_step,
             channels_last=channels_last,
+            eval_every=max(0, eval_every),
         )
     except TrainingInterrupted as stopped:
         raise fail(str(stopped), code=130) from None

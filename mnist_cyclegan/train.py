@@ -171,6 +171,50 @@ def write_losses(files: RunFiles, history: torch.Tensor) -> None:
     save_image(files.losses_png, sheet)
 
 
+class EvalLog:
+    """`--eval-every`: the eval metrics on held-out digits during training, one row per call."""
+
+    COLUMNS = (
+        "accuracy",
+        "accuracy_batch_stats",
+        "psnr",
+        "color_w1",
+        "flatness",
+        "fid",
+        "cycle_l1",
+    )
+
+    def __init__(self, path: Path, settings: TrainSettings, limit: int, device: torch.device):
+        from mnist_cyclegan.evaluate import prepare_sides
+
+        self.path, self.limit, self.device = path, limit, device
+        self.meta = {
+            "domain_a": settings.domain_a,
+            "domain_b": settings.domain_b,
+            "style": settings.style,
+            "settings": settings.to_dict(),
+            "net": settings.net.to_dict(),
+        }
+        self.sides = prepare_sides(self.meta, device)
+        self.lines = [",".join(["step", "seconds", *self._names()])]
+        if path.exists():  # a resumed run continues its log
+            self.lines = path.read_text().splitlines() or self.lines
+
+    def _names(self) -> list[str]:
+        return [f"{d}_{c}" for d in ("a2b", "b2a") for c in self.COLUMNS]
+
+    def record(self, step: int, seconds: float, g_ab, g_ba) -> dict:
+        from mnist_cyclegan.evaluate import evaluate
+
+        results, _ = evaluate(
+            g_ab, g_ba, self.meta, limit=self.limit, device=self.device, sides=self.sides
+        )
+        values = [results[d].get(c, float("nan")) for d in ("a2b", "b2a") for c in self.COLUMNS]
+        self.lines.append(",".join([str(step), f"{seconds:.1f}", *(f"{v:.6g}" for v in values)]))
+        write_text_atomic(self.path, "\n".join(self.lines) + "\n")
+        return results
+
+
 def run_training(
     settings: TrainSettings,
     *,
@@ -182,6 +226,8 @@ def run_training(
     reporter: Reporter | None = None,
     poison_step: int | None = None,
     channels_last: bool = True,
+    eval_every: int = 0,
+    eval_limit: int = 1000,
     on_epoch: Callable[[int, object, object], None] | None = None,
 ) -> dict:
     """Train (or resume) a run in `out`; return a summary of where it ended."""
@@ -272,11 +318,15 @@ def run_training(
         if on_epoch is not None:
             on_epoch(epoch, g_ab, g_ba)
 
+    eval_log = (
+        EvalLog(files.folder / "eval.csv", settings, eval_limit, device) if eval_every else None
+    )
+    run_started = time.perf_counter()
+
     reporter.start(total, progress.step, spe)
     order, order_epoch = None, -1
     epoch_started = time.perf_counter()
     started_at_step = progress.step
-    run_started = time.perf_counter()
     with StopSignal() as stop:
         while progress.step < total:
             epoch, index = divmod(progress.step, spe)
@@ -327,6 +377,9 @@ def run_training(
                 epoch_started = time.perf_counter()
             elif checkpoint_every and progress.step % checkpoint_every == 0:
                 checkpoint_now()
+            if eval_log is not None and (progress.step % eval_every == 0 or progress.step == total):
+                g_ab, g_ba = export_generators(nets, data, settings)
+                eval_log.record(progress.step, time.perf_counter() - run_started, g_ab, g_ba)
             if stop.received is not None and progress.step < total:
                 checkpoint_now()
                 reporter.stop()

@@ -1,0 +1,94 @@
+"""eval's metrics on cases whose answer is known, and `mnistgan eval` through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_cli
+from PIL import Image
+from test_translate import weights  # noqa: F401  (session fixture: a real tiny model)
+
+from mnist_cyclegan import metrics
+from mnist_cyclegan.classifier import load_or_train_classifier
+from mnist_cyclegan.data import domain_arrays, load_mnist
+from mnist_cyclegan.domains import render
+from mnist_cyclegan.evaluate import Side, direction_scores
+
+LIMIT = 1000
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def background_side():
+    arrays = domain_arrays("colored-background", seed=1)
+    return Side(arrays, load_or_train_classifier(arrays, CPU))
+
+
+def scores_for(outputs, side):
+    grey = load_mnist().x_test[:LIMIT]
+    return direction_scores(
+        outputs=outputs, cycled=grey, inputs=grey, labels=load_mnist().y_test[:LIMIT],
+        grey=grey, target=side, limit=LIMIT, device=CPU,
+    )  # fmt: skip
+
+
+def test_an_oracle_translator_scores_perfectly(background_side):
+    truth = background_side.arrays.x_test[:LIMIT]  # the true renderer's output
+    scores = scores_for(truth, background_side)
+    assert scores["accuracy"] == scores["accuracy_ceiling"] > 0.9
+    assert scores["psnr"] == metrics.PSNR_CAP and scores["ssim"] == pytest.approx(1.0)
+    assert scores["color_w1"] == pytest.approx(0.0, abs=1e-9)
+    assert scores["flatness"] == 0.0 and scores["cycle_l1"] == 0.0
+    assert scores["fid"] == pytest.approx(scores["fid_real"])
+
+
+def test_one_colour_for_every_image_scores_the_worst_colour_diversity(background_side):
+    grey = load_mnist().x_test[:LIMIT]
+    rng = np.random.default_rng(5)
+    constant = render(grey, "colored-background", np.tile([[40, 160, 150]], (LIMIT, 1)))
+    varied = render(grey, "colored-background", rng.integers(0, 255, (LIMIT, 3), dtype=np.uint8))
+    worst = scores_for(constant, background_side)
+    fair = scores_for(varied, background_side)
+    assert worst["color_w1"] > 40 > 10 > fair["color_w1"]
+    assert worst["accuracy"] > 0.9  # its digits are right: only the realism metric catches it
+    for value in (0, 127, 254):  # any single colour is far from uniform colours
+        flat = render(grey, "colored-background", np.full((LIMIT, 3), value, np.uint8))
+        assert scores_for(flat, background_side)["color_w1"] > 40
+
+
+def test_a_blank_output_scores_chance_accuracy(background_side):
+    blank = np.zeros((LIMIT, 28, 28, 3), np.uint8)
+    scores = scores_for(blank, background_side)
+    labels = load_mnist().y_test[:LIMIT]
+    assert scores["accuracy"] <= np.bincount(labels).max() / LIMIT  # one class for all
+    assert scores["psnr"] < 20 and scores["fid"] > 10 * scores["fid_real"]
+
+
+def test_metric_building_blocks():
+    u = np.array([0.0, 1.0, 2.0])
+    assert metrics.wasserstein_1d(u, u + 5) == pytest.approx(5.0)
+    features = np.random.default_rng(0).normal(size=(2000, 4))
+    shifted = features + np.array([3.0, 0, 0, 0])
+    assert metrics.frechet_distance(features, shifted) == pytest.approx(9.0, rel=1e-6)
+    assert metrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_eval_cli_writes_json_and_report(runner, tmp_path, weights):  # noqa: F811
+    json_out, report = tmp_path / "scores.json", tmp_path / "report.png"
+    args = ["--limit", "300", "--json", json_out, "--report", report, "--device", "cpu"]
+    result = run_cli(runner, "eval", weights, *args)
+    assert result.exit_code == 0, result.output
+    scores = json.loads(json_out.read_text())
+    assert scores["limit"] == 300
+    for direction in ("a2b", "b2a"):
+        values = scores[direction]
+        for key in ("accuracy", "accuracy_ceiling", "accuracy_batch_stats", "psnr", "ssim",
+                    "flatness", "fid", "fid_real", "cycle_l1", "cycle_psnr"):  # fmt: skip
+            assert np.isfinite(values[key]), (direction, key)
+        assert 0 <= values["accuracy"] <= 1 and values["accuracy_ceiling"] > 0.85
+    assert "color_w1" in scores["a2b"] and "color_w1" not in scores["b2a"]
+    assert Image.open(report).size[1] > 400
+    assert "digit accuracy" in result.output
