@@ -113,6 +113,7 @@ def _option(help_text: str, **kwargs):
 
 @app.command()
 def train(
+    preset: Annotated[str | None, _option("reference (default) or quick (fast on a CPU).")] = None,
     domain_a: Annotated[str | None, _option("Domain A (default mnist).")] = None,
     domain_b: Annotated[str | None, _option("Domain B (default colored-background).")] = None,
     style: Annotated[str | None, _option("Rendering style: threshold or blend.")] = None,
@@ -142,6 +143,9 @@ def train(
     gen_width: Annotated[int | None, _option("Generator base width (default 32).")] = None,
     res_blocks: Annotated[int | None, _option("Residual blocks (default 6).")] = None,
     disc_width: Annotated[int | None, _option("Discriminator base width (default 64).")] = None,
+    final_norm: Annotated[
+        bool | None, _option("Normalise the generator's last conv (reference: yes).")
+    ] = None,
     checkpoint_every: Annotated[
         int, _option("Also checkpoint every N steps (0: epochs only).")
     ] = 0,
@@ -174,7 +178,7 @@ def train(
     given = {k: v for k, v in given.items() if v is not None}
     net_given = {
         "norm": norm, "output": output, "gen_width": gen_width,
-        "res_blocks": res_blocks, "disc_width": disc_width,
+        "res_blocks": res_blocks, "disc_width": disc_width, "final_norm": final_norm,
     }  # fmt: skip
     net_given = {k: v for k, v in net_given.items() if v is not None}
     try:
@@ -184,6 +188,8 @@ def train(
             b = given.get("domain_b", "colored-background")
             out = Path("runs") / f"{a}-to-{b}"
         if resume:
+            if preset is not None:
+                raise MnistganError("--preset applies to new runs; --resume keeps the run's own")
             stored = read_checkpoint_settings(out / "checkpoint.safetensors")
             changeable = {"epochs", "steps"}
             for key, value in {**given, **net_given}.items():
@@ -196,7 +202,7 @@ def train(
                     )
             settings = replace(stored, **{k: v for k, v in given.items() if k in changeable})
         else:
-            base = TrainSettings()
+            base = TrainSettings.preset(preset or "reference")
             settings = replace(base, **given, net=replace(base.net, **net_given))
         reporter = RichReporter(console, settings.batch_size)
         summary = run_training(

@@ -28,6 +28,7 @@ class NetSettings:
     output: str = "sigmoid"
     bn_decay: float = 0.999  # Keras' moving-average decay; PyTorch momentum = 1 - decay
     norm_eps: float = 1e-3
+    final_norm: bool = True  # the reference normalises the last conv before its sigmoid
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,7 +110,8 @@ class Generator(nn.Module):
         layers += conv_norm_relu(UpsampleSame(4 * w, 2 * w), 2 * w)
         layers += conv_norm_relu(UpsampleSame(2 * w, w), w)
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, out_channels, 7)]
-        layers += [norm_layer(out_channels, settings)]
+        if settings.final_norm:
+            layers += [norm_layer(out_channels, settings)]
         layers += [nn.Sigmoid() if settings.output == "sigmoid" else nn.Tanh()]
         self.model = nn.Sequential(*layers)
         self.in_channels, self.out_channels = in_channels, out_channels

@@ -9,6 +9,19 @@ from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.nets import NORMS, OUTPUTS, NetSettings
 
 PAIRINGS = ("disjoint", "shuffled")
+# Presets: `reference` is the reference design and schedule. `quick` is our fastest way to a
+# good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer residual blocks, no
+# norm on the generator's last layer (so a sigmoid can reach pure black and white without
+# waiting for a batch-norm scale to grow at lr-sized steps), batch 32 and a higher learning rate.
+PRESETS: dict[str, dict] = {
+    "reference": {},
+    "quick": {
+        "batch_size": 32,
+        "lr": 5e-4,
+        "epochs": 3,
+        "net": {"gen_width": 16, "res_blocks": 3, "disc_width": 32, "final_norm": False},
+    },
+}
 PRECISIONS = ("fp32", "bf16")
 
 
@@ -46,6 +59,14 @@ class TrainSettings:
         values = {k: v for k, v in values.items() if k in known}
         values["net"] = NetSettings(**values.get("net", {}))
         return cls(**values)
+
+    @classmethod
+    def preset(cls, name: str) -> TrainSettings:
+        if name not in PRESETS:
+            raise MnistganError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+        values = dict(PRESETS[name])
+        net = NetSettings(**values.pop("net", {}))
+        return cls(**values, net=net)
 
     def validate(self) -> TrainSettings:
         get_domain(self.domain_a)

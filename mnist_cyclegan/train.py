@@ -188,6 +188,7 @@ class EvalLog:
         from mnist_cyclegan.evaluate import prepare_sides
 
         self.path, self.limit, self.device = path, limit, device
+        self.seconds_spent = 0.0  # evaluation time, kept out of the training wall time
         self.meta = {
             "domain_a": settings.domain_a,
             "domain_b": settings.domain_b,
@@ -378,8 +379,11 @@ def run_training(
             elif checkpoint_every and progress.step % checkpoint_every == 0:
                 checkpoint_now()
             if eval_log is not None and (progress.step % eval_every == 0 or progress.step == total):
+                paused = time.perf_counter()
                 g_ab, g_ba = export_generators(nets, data, settings)
-                eval_log.record(progress.step, time.perf_counter() - run_started, g_ab, g_ba)
+                training_seconds = paused - run_started - eval_log.seconds_spent
+                eval_log.record(progress.step, training_seconds, g_ab, g_ba)
+                eval_log.seconds_spent += time.perf_counter() - paused
             if stop.received is not None and progress.step < total:
                 checkpoint_now()
                 reporter.stop()

@@ -1,0 +1,188 @@
+"""Training-step speed: a plain fp32 reference loop against mnistgan's step, in one process.
+
+    python benchmarks/bench_train.py [--device cpu|cuda] [--batch 64] [--repeats 5]
+
+(a) `PlainGenerator`/`PlainDiscriminator` below are the reference design written the obvious
+way (PyTorch `padding=` arguments, fp32, contiguous NCHW, eager) with the same losses, batch and
+number of forward and backward passes as mnistgan's step. (b) is mnistgan's own `train_step`
+under each combination of its optimisations. Each row: median seconds per step over `repeats`
+timings of `steps` steps after warm-up, pairs per second and the ratio to (a).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from mnist_cyclegan.losses import ImagePool
+from mnist_cyclegan.model import build_networks, build_optimizers
+from mnist_cyclegan.settings import TrainSettings
+from mnist_cyclegan.step import train_step
+
+
+class PlainResBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), nn.BatchNorm2d(c, 1e-3, 0.001), nn.ReLU(),
+            nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), nn.BatchNorm2d(c, 1e-3, 0.001),
+        )  # fmt: skip
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def plain_generator(cin: int, cout: int) -> nn.Module:
+    def cbr(conv, c):
+        return [conv, nn.BatchNorm2d(c, 1e-3, 0.001), nn.ReLU()]
+
+    return nn.Sequential(
+        nn.ReflectionPad2d(3), *cbr(nn.Conv2d(cin, 32, 7), 32),
+        *cbr(nn.Conv2d(32, 64, 3, 2, 1), 64), *cbr(nn.Conv2d(64, 128, 3, 2, 1), 128),
+        *[PlainResBlock(128) for _ in range(6)],
+        *cbr(nn.ConvTranspose2d(128, 64, 3, 2, 1, output_padding=1), 64),
+        *cbr(nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1), 32),
+        nn.ReflectionPad2d(3), nn.Conv2d(32, cout, 7), nn.BatchNorm2d(cout, 1e-3, 0.001),
+        nn.Sigmoid(),
+    )  # fmt: skip
+
+
+def plain_discriminator(cin: int) -> nn.Module:
+    def block(a, b, s):
+        return [nn.ZeroPad2d((1, 2, 1, 2)) if s == 1 else nn.ZeroPad2d(1), nn.Conv2d(a, b, 4, s)]
+
+    return nn.Sequential(
+        *block(cin, 64, 2), nn.LeakyReLU(0.2),
+        *block(64, 128, 2), nn.BatchNorm2d(128, 1e-3, 0.001), nn.LeakyReLU(0.2),
+        nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(128, 256, 4, 2), nn.BatchNorm2d(256, 1e-3, 0.001),
+        nn.LeakyReLU(0.2),
+        *block(256, 512, 1), nn.BatchNorm2d(512, 1e-3, 0.001), nn.LeakyReLU(0.2),
+        *block(512, 1, 1),
+    )  # fmt: skip
+
+
+def plain_loop(device: torch.device, batch: int):
+    """The reference step written straightforwardly: returns a closure doing one step."""
+    g_ab, g_ba = plain_generator(1, 3).to(device), plain_generator(3, 1).to(device)
+    d_a, d_b = plain_discriminator(1).to(device), plain_discriminator(3).to(device)
+    opt_g = torch.optim.Adam([*g_ab.parameters(), *g_ba.parameters()], 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], 2e-4, betas=(0.5, 0.999))
+    real_a, real_b = (
+        torch.rand(batch, 1, 28, 28, device=device),
+        torch.rand(batch, 3, 28, 28, device=device),
+    )
+    mse, l1 = nn.MSELoss(), nn.L1Loss()
+
+    def step():
+        fake_b, fake_a = g_ab(real_a), g_ba(real_b)
+        rec_a, rec_b = g_ba(fake_b), g_ab(fake_a)
+        for p in [*d_a.parameters(), *d_b.parameters()]:
+            p.requires_grad_(False)
+        score_b, score_a = d_b(fake_b), d_a(fake_a)
+        loss_g = mse(score_b, torch.ones_like(score_b)) + mse(score_a, torch.ones_like(score_a))
+        loss_g = loss_g + 10 * (l1(rec_a, real_a) + l1(rec_b, real_b))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        for p in [*d_a.parameters(), *d_b.parameters()]:
+            p.requires_grad_(True)
+        loss_d = 0
+        for d, real, fake in ((d_a, real_a, fake_a), (d_b, real_b, fake_b)):
+            real_score, fake_score = d(real), d(fake.detach())
+            loss_d = loss_d + mse(real_score, torch.ones_like(real_score))
+            loss_d = loss_d + mse(fake_score, torch.zeros_like(fake_score))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        return loss_g.detach()
+
+    return step
+
+
+def mnistgan_step(
+    device: torch.device, batch: int, precision: str, channels_last: bool, compiled: bool
+):
+    settings = replace(TrainSettings(), precision=precision, batch_size=batch)
+    nets = build_networks(settings.net, 1, 3, 0, device)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    for module in nets.named().values():
+        module.to(memory_format=fmt)
+    opt_g, opt_d = build_optimizers(nets, settings, device)
+    if compiled:
+        for name in ("g_ab", "g_ba", "d_a", "d_b"):
+            setattr(nets, name, torch.compile(getattr(nets, name)))
+    pools = (ImagePool(0, 0), ImagePool(0, 1))
+    real_a = torch.rand(batch, 1, 28, 28, device=device).contiguous(memory_format=fmt)
+    real_b = torch.rand(batch, 3, 28, 28, device=device).contiguous(memory_format=fmt)
+    return lambda: train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings)
+
+
+def time_step(step, device: torch.device, steps: int, repeats: int, warmup: int) -> float:
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(warmup):
+        step()
+    sync()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        times.append((time.perf_counter() - started) / steps)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=None, help="steps per timing")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--quick", action="store_true", help="only the baseline and the default")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    steps = args.steps or (20 if device.type == "cuda" else 2)
+    warmup = 5 if device.type == "cuda" else 2
+    name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor()
+    date = time.strftime("%Y-%m-%d")
+    threads = torch.get_num_threads()
+    print(f"# {name or platform.machine()}, torch {torch.__version__}, threads {threads}, ")
+    print(f"# batch {args.batch}, {date}")
+    torch.manual_seed(0)
+    baseline = time_step(plain_loop(device, args.batch), device, steps, args.repeats, warmup)
+    print(f"{'variant':<40} {'s/step':>8} {'pairs/s':>8} {'ratio':>6}")
+    label = "(a) plain fp32 reference loop"
+    print(f"{label:<40} {baseline:>8.4f} {args.batch / baseline:>8.1f} {1.0:>5.2f}x")
+    variants = [
+        ("fp32", False, False),
+        ("fp32", True, False),
+        ("bf16", False, False),
+        ("bf16", True, False),
+    ]
+    if args.quick:
+        variants = [("bf16", True, False)]
+    if args.compile:
+        variants.append(("bf16", True, True))
+    for precision, channels_last, compiled in variants:
+        label = f"(b) mnistgan {precision}" + (" channels-last" if channels_last else "")
+        label += " compiled" if compiled else ""
+        step = mnistgan_step(device, args.batch, precision, channels_last, compiled)
+        seconds = time_step(step, device, steps, args.repeats, warmup + (3 if compiled else 0))
+        print(
+            f"{label:<40} {seconds:>8.4f} {args.batch / seconds:>8.1f} {baseline / seconds:>5.2f}x",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
