@@ -138,6 +138,9 @@ def train(
     ] = None,
     lr_decay_epochs: Annotated[int | None, _option("Linear decay to 0 over last N epochs.")] = None,
     precision: Annotated[str | None, _option("fp32 (default) or bf16 autocast.")] = None,
+    cycle_noise: Annotated[
+        float | None, _option("Noise std on fakes before the cycle (0: off; quick: 0.1).")
+    ] = None,
     norm: Annotated[str | None, _option("batch (reference) or instance.")] = None,
     output: Annotated[str | None, _option("sigmoid (reference) or tanh.")] = None,
     gen_width: Annotated[int | None, _option("Generator base width (default 32).")] = None,
@@ -159,6 +162,7 @@ def train(
 
     from mnist_cyclegan.checkpoint import read_checkpoint_settings
     from mnist_cyclegan.console_ui import RichReporter
+    from mnist_cyclegan.distributed import start, stop, world_from_env
     from mnist_cyclegan.settings import TrainSettings
     from mnist_cyclegan.train import (
         LossNotFinite,
@@ -173,7 +177,7 @@ def train(
         "data_a": str(data_a) if data_a else None, "data_b": str(data_b) if data_b else None,
         "train_digits": train_digits, "lr": lr, "lambda_cycle": lambda_cycle,
         "lambda_identity": lambda_identity, "pool_size": pool_size,
-        "lr_decay_epochs": lr_decay_epochs, "precision": precision,
+        "lr_decay_epochs": lr_decay_epochs, "precision": precision, "cycle_noise": cycle_noise,
     }  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     net_given = {
@@ -181,8 +185,9 @@ def train(
         "res_blocks": res_blocks, "disc_width": disc_width, "final_norm": final_norm,
     }  # fmt: skip
     net_given = {k: v for k, v in net_given.items() if v is not None}
+    world = world_from_env()
     try:
-        run_device = resolve_device(device)
+        run_device = start(world, resolve_device(device))
         if out is None:
             a = given.get("domain_a", "mnist")
             b = given.get("domain_b", "colored-background")
@@ -216,6 +221,7 @@ def train(
             poison_step=poison_step,
             channels_last=channels_last,
             eval_every=max(0, eval_every),
+            world=world,
         )
     except TrainingInterrupted as stopped:
         raise fail(str(stopped), code=130) from None
@@ -223,12 +229,18 @@ def train(
         raise fail(str(diverged), code=3) from None
     except MnistganError as error:
         raise fail(str(error)) from None
+    finally:
+        stop(world)
+    if not world.is_main:
+        return
     losses = summary["final_losses"]
     console.print(
         f"done: step {summary['step']}/{summary['total_steps']} in {summary['seconds']:.0f} s "
         f"({summary['pairs_per_second']:.1f} pairs/s); cycle {losses['cycle']:.4f}, "
         f"D_a {losses['d_a']:.4f}, D_b {losses['d_b']:.4f}; run folder {summary['folder']}"
     )
+    if summary["processes"] > 1:
+        console.print(f"parameters identical on all {summary['processes']} processes")
 
 
 @app.command()

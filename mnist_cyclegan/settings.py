@@ -18,7 +18,7 @@ PRESETS: dict[str, dict] = {
     "quick": {
         "batch_size": 32,
         "lr": 5e-4,
-        "epochs": 3,
+        "epochs": 2,
         "net": {"gen_width": 16, "res_blocks": 3, "disc_width": 32, "final_norm": False},
     },
 }
@@ -46,6 +46,7 @@ class TrainSettings:
     lambda_identity: float = 0.0
     pool_size: int = 0
     lr_decay_epochs: int = 0
+    cycle_noise: float = 0.0  # std of noise on fakes before they are translated back (0: off)
     seed: int = 0
     precision: str = "fp32"
     net: NetSettings = field(default_factory=NetSettings)
@@ -83,6 +84,7 @@ class TrainSettings:
             (self.lr > 0, "--lr must be positive"),
             (self.lambda_cycle >= 0 and self.lambda_identity >= 0, "loss weights must be >= 0"),
             (self.pool_size >= 0, "--pool-size must be >= 0"),
+            (self.cycle_noise >= 0, "--cycle-noise must be >= 0"),
             (0 <= self.lr_decay_epochs <= self.epochs, "--lr-decay-epochs must be in [0, epochs]"),
             (self.train_digits is None or self.train_digits >= 1, "--train-digits must be >= 1"),
             (self.net.gen_width >= 1 and self.net.disc_width >= 1, "widths must be >= 1"),

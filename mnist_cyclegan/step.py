@@ -8,6 +8,7 @@ The losses come back as one detached tensor so the loop never waits for the devi
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import torch
 
@@ -22,6 +23,16 @@ def autocast_for(device: torch.device, precision: str):
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def jitter(images: torch.Tensor, std: float) -> torch.Tensor:
+    """Noise on a fake before the cycle translates it back (Chu et al., 2017, "CycleGAN, a
+    master of steganography"): colour → grey loses information, and without noise the grey
+    generator learns to hide the colour in a faint background texture for the cycle loss. Noise
+    stronger than that texture makes hiding useless, so backgrounds stay clean."""
+    if std == 0:
+        return images
+    return images + std * torch.randn_like(images)
 
 
 def set_requires_grad(modules, flag: bool) -> None:
@@ -39,6 +50,7 @@ def train_step(
     real_b: torch.Tensor,
     settings: TrainSettings,
     poison: bool = False,
+    average: Callable[[list[torch.nn.Parameter]], None] | None = None,
 ) -> torch.Tensor:
     """Update G_ab, G_ba then D_a, D_b once; return the losses named in LOSS_NAMES."""
     amp = autocast_for(real_a.device, settings.precision)
@@ -48,9 +60,9 @@ def train_step(
     set_requires_grad((nets.d_a, nets.d_b), False)
     with amp:
         fake_b = nets.g_ab(real_a)  # G(a)
-        rec_a = nets.g_ba(fake_b)  # F(G(a)) ≈ a
+        rec_a = nets.g_ba(jitter(fake_b, settings.cycle_noise))  # F(G(a)) ≈ a
         fake_a = nets.g_ba(real_b)  # F(b)
-        rec_b = nets.g_ab(fake_a)  # G(F(b)) ≈ b
+        rec_b = nets.g_ab(jitter(fake_a, settings.cycle_noise))  # G(F(b)) ≈ b
         gan_ab = generator_gan_loss(nets.d_b(fake_b).float())  # (D_B(G(a)) − 1)²
         gan_ba = generator_gan_loss(nets.d_a(fake_a).float())  # (D_A(F(b)) − 1)²
         cycle = l1(rec_a.float(), real_a) + l1(rec_b.float(), real_b)  # |F(G(a))−a| + |G(F(b))−b|
@@ -63,6 +75,8 @@ def train_step(
         g_total = g_total * float("nan")
     opt_g.zero_grad(set_to_none=True)
     g_total.backward()
+    if average is not None:  # data-parallel: mean gradient over all processes
+        average(nets.generators())
     opt_g.step()
 
     # 2. Discriminators, on real images and on (pooled) fakes that carry no generator gradient.
@@ -77,6 +91,8 @@ def train_step(
         )
     opt_d.zero_grad(set_to_none=True)
     (d_a + d_b).backward()
+    if average is not None:
+        average(nets.discriminators())
     opt_d.step()
 
     return torch.stack([g_total, gan_ab, gan_ba, cycle, identity, d_a, d_b]).detach().float()

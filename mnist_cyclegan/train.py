@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,16 @@ from mnist_cyclegan.atomic import write_text_atomic
 from mnist_cyclegan.batches import TrainingData, training_data
 from mnist_cyclegan.calibrate import recalibrated_copy
 from mnist_cyclegan.checkpoint import Progress, load_checkpoint, save_checkpoint
+from mnist_cyclegan.distributed import (
+    World,
+    any_rank,
+    average_buffers,
+    average_gradients,
+    broadcast_state,
+    check_batch,
+    check_in_step,
+    sync_batch_norm,
+)
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import grid, save_png, to_rgb, upscale
 from mnist_cyclegan.losses import ImagePool
@@ -229,11 +240,14 @@ def run_training(
     channels_last: bool = True,
     eval_every: int = 0,
     eval_limit: int = 1000,
+    world: World | None = None,
     on_epoch: Callable[[int, object, object], None] | None = None,
 ) -> dict:
     """Train (or resume) a run in `out`; return a summary of where it ended."""
     settings.validate()
-    reporter = reporter or Reporter()
+    world = world or World()
+    local_batch = check_batch(world, settings.batch_size)
+    reporter = reporter if (reporter is not None and world.is_main) else Reporter()
     files = RunFiles(Path(out))
     if not resume and files.checkpoint.exists():
         raise MnistganError(f"{files.folder}: already holds a run (use --resume or another --out)")
@@ -248,6 +262,10 @@ def run_training(
             f"({settings.domain_a}: {channels_a}, {settings.domain_b}: {channels_b})"
         )
     nets = build_networks(settings.net, channels_a, channels_b, settings.seed, device)
+    for name, module in nets.named().items():
+        setattr(nets, name.lower(), sync_batch_norm(module, world, device))
+    broadcast_state(list(nets.named().values()), world)
+    average = partial(average_gradients, world=world) if world.active else None
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     for module in nets.named().values():
         module.to(memory_format=memory_format)  # NHWC: faster oneDNN/cuDNN convolutions
@@ -273,6 +291,8 @@ def run_training(
             nonfinite=torch.zeros((), dtype=torch.bool, device=device),
         )
     config = {
+        "processes": world.size,
+        "batch_per_process": local_batch,
         "settings": settings.to_dict(),
         "device": str(device),
         "steps_per_epoch": spe,
@@ -283,15 +303,21 @@ def run_training(
         "mnistgan_version": __version__,
         "torch_version": torch.__version__,
     }
-    files.folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(files.config, json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if world.is_main:
+        files.folder.mkdir(parents=True, exist_ok=True)
+        for stale in files.folder.rglob(".*.tmp"):  # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
+        write_text_atomic(files.config, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
     def checkpoint_now() -> None:
-        if bool(progress.nonfinite):
+        if any_rank(progress.nonfinite, world, device):
             raise LossNotFinite(
                 f"a loss became NaN or infinite before step {progress.step}; stopped, "
                 f"the last good checkpoint ({files.checkpoint}) is kept"
             )
+        average_buffers(list(nets.named().values()), world)
+        if not world.is_main:
+            return
         save_checkpoint(
             files.checkpoint,
             settings=settings,
@@ -303,6 +329,8 @@ def run_training(
         )
 
     def export(epoch: int) -> None:
+        if not world.is_main:
+            return
         g_ab, g_ba = export_generators(nets, data, settings)
         info = {
             "domain_a": settings.domain_a,
@@ -343,6 +371,9 @@ def run_training(
             for group in (*opt_g.param_groups, *opt_d.param_groups):
                 group["lr"] = lr
             real_a, real_b = data.batch(order, index)
+            if world.active:  # this process's slice of the global batch
+                share = slice(world.rank * local_batch, (world.rank + 1) * local_batch)
+                real_a, real_b = real_a[share], real_b[share]
             output = settings.net.output
             losses = train_step(
                 nets,
@@ -353,14 +384,19 @@ def run_training(
                 to_model(real_b, output).contiguous(memory_format=memory_format),
                 settings,
                 poison=poison_step == progress.step + 1,
+                average=average,
             )
             progress.nonfinite |= ~torch.isfinite(losses).all()
             progress.epoch_sums += losses
             progress.step += 1
             epoch_done = progress.step % spe == 0 or progress.step == total
             if progress.step % log_every == 0 or epoch_done:
-                if bool(progress.nonfinite):
+                if any_rank(progress.nonfinite, world, device):
                     checkpoint_now()  # raises LossNotFinite, writes nothing
+                if world.active:  # log the mean over processes, as one process would see it
+                    losses = losses.clone()
+                    torch.distributed.all_reduce(losses)
+                    losses /= world.size
                 values = losses.tolist()
                 row = torch.tensor([[progress.step, epoch, *values]], dtype=torch.float64)
                 progress.history = torch.cat([progress.history, row])
@@ -372,27 +408,37 @@ def run_training(
                     epoch, dict(zip(LOSS_NAMES, means, strict=True)),
                     time.perf_counter() - epoch_started,
                 )  # fmt: skip
+                average_buffers(list(nets.named().values()), world)
                 export(epoch)
                 progress.epoch_sums.zero_()
                 checkpoint_now()
                 epoch_started = time.perf_counter()
             elif checkpoint_every and progress.step % checkpoint_every == 0:
                 checkpoint_now()
-            if eval_log is not None and (progress.step % eval_every == 0 or progress.step == total):
+            if (
+                eval_every
+                and eval_log is not None
+                and (progress.step % eval_every == 0 or progress.step == total)
+            ):
                 paused = time.perf_counter()
                 g_ab, g_ba = export_generators(nets, data, settings)
                 training_seconds = paused - run_started - eval_log.seconds_spent
                 eval_log.record(progress.step, training_seconds, g_ab, g_ba)
                 eval_log.seconds_spent += time.perf_counter() - paused
-            if stop.received is not None and progress.step < total:
+            stopping = stop.received is not None
+            if world.active:  # every process stops at the same step
+                stopping = any_rank(stopping, world, device)
+            if stopping and progress.step < total:
                 checkpoint_now()
                 reporter.stop()
-                name = signal.Signals(stop.received).name
+                name = signal.Signals(stop.received or signal.SIGTERM).name
                 raise TrainingInterrupted(
                     f"{name} at step {progress.step}: checkpoint saved to {files.checkpoint}; "
                     f"resume with: mnistgan train --out {files.folder} --resume"
                 )
     reporter.stop()
+    average_buffers(list(nets.named().values()), world)
+    check_in_step(list(nets.named().values()), world, device)
     seconds = time.perf_counter() - run_started
     steps_run = progress.step - started_at_step
     last = progress.history[-1, 2:].tolist() if len(progress.history) else [math.nan] * 7
@@ -403,4 +449,5 @@ def run_training(
         "pairs_per_second": steps_run * settings.batch_size / seconds if seconds > 0 else 0.0,
         "final_losses": dict(zip(LOSS_NAMES, last, strict=True)),
         "folder": str(files.folder),
+        "processes": world.size,
     }
