@@ -83,6 +83,6 @@ def test_init_is_truncated_normal_with_zero_biases_and_bn_as_keras():
     weights = torch.cat([c.weight.detach().flatten() for c in convs])
     assert weights.abs().max() <= 0.04 + 1e-7
     assert 0.015 < float(weights.std()) < 0.02  # a cut normal has a smaller spread than 0.02
-    assert all(float(c.bias.abs().max()) == 0.0 for c in convs)
+    assert all(float(c.bias.detach().abs().max()) == 0.0 for c in convs)
     norm = next(m for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d))
     assert norm.eps == pytest.approx(1e-3) and norm.momentum == pytest.approx(0.001)
