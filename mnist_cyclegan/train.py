@@ -11,7 +11,6 @@ import json
 import math
 import signal
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -195,7 +194,14 @@ class EvalLog:
         "cycle_l1",
     )
 
-    def __init__(self, path: Path, settings: TrainSettings, limit: int, device: torch.device):
+    def __init__(
+        self,
+        path: Path,
+        settings: TrainSettings,
+        limit: int,
+        device: torch.device,
+        resume_step: int,
+    ):
         from mnist_cyclegan.evaluate import prepare_sides
 
         self.path, self.limit, self.device = path, limit, device
@@ -209,8 +215,9 @@ class EvalLog:
         }
         self.sides = prepare_sides(self.meta, device)
         self.lines = [",".join(["step", "seconds", *self._names()])]
-        if path.exists():  # a resumed run continues its log
-            self.lines = path.read_text().splitlines() or self.lines
+        if path.exists() and resume_step > 0:  # a resumed run continues its log from its step
+            kept = path.read_text().splitlines()[1:]
+            self.lines += [line for line in kept if int(line.split(",")[0]) <= resume_step]
 
     def _names(self) -> list[str]:
         return [f"{d}_{c}" for d in ("a2b", "b2a") for c in self.COLUMNS]
@@ -241,7 +248,6 @@ def run_training(
     eval_every: int = 0,
     eval_limit: int = 1000,
     world: World | None = None,
-    on_epoch: Callable[[int, object, object], None] | None = None,
 ) -> dict:
     """Train (or resume) a run in `out`; return a summary of where it ended."""
     settings.validate()
@@ -344,12 +350,11 @@ def run_training(
         save_generators(files.weights, g_ab, g_ba, net=settings.net, info=info)
         save_png(files.sample(epoch), sample_sheet(g_ab, g_ba, data, settings.net.output))
         write_losses(files, progress.history)
-        if on_epoch is not None:
-            on_epoch(epoch, g_ab, g_ba)
 
-    eval_log = (
-        EvalLog(files.folder / "eval.csv", settings, eval_limit, device) if eval_every else None
-    )
+    eval_log = None
+    if eval_every and world.is_main:
+        eval_csv = files.folder / "eval.csv"
+        eval_log = EvalLog(eval_csv, settings, eval_limit, device, resume_step=progress.step)
     run_started = time.perf_counter()
 
     reporter.start(total, progress.step, spe)

@@ -92,3 +92,24 @@ def test_eval_cli_writes_json_and_report(runner, tmp_path, weights):  # noqa: F8
     assert "color_w1" in scores["a2b"] and "color_w1" not in scores["b2a"]
     assert Image.open(report).size[1] > 400
     assert "digit accuracy" in result.output
+
+
+def test_train_eval_every_logs_quality_during_training(runner, tmp_path):
+    out = tmp_path / "run"
+    tiny = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
+    args = ["train", "--out", out, "--device", "cpu", *tiny, "--train-digits", "320"]
+    result = run_cli(runner, *args, "--steps", "10", "--eval-every", "5")
+    assert result.exit_code == 0, result.output
+    lines = (out / "eval.csv").read_text().splitlines()
+    assert lines[0].startswith("step,seconds,a2b_accuracy")
+    rows = [dict(zip(lines[0].split(","), line.split(","), strict=True)) for line in lines[1:]]
+    assert [row["step"] for row in rows] == ["5", "10"]
+    for row in rows:
+        assert 0.0 <= float(row["a2b_accuracy"]) <= 1.0 and 0.0 <= float(row["b2a_accuracy"]) <= 1.0
+        assert np.isfinite(float(row["b2a_psnr"])) and np.isfinite(float(row["a2b_color_w1"]))
+    resumed = run_cli(
+        runner, "train", "--out", out, "--resume", "--steps", "15", "--eval-every", "5"
+    )
+    assert resumed.exit_code == 0, resumed.output
+    steps = [line.split(",")[0] for line in (out / "eval.csv").read_text().splitlines()[1:]]
+    assert steps == ["5", "10", "15"]
