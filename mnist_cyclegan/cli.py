@@ -137,7 +137,7 @@ def train(
         int | None, _option("History pool of fakes (default 0; paper 50).")
     ] = None,
     lr_decay_epochs: Annotated[int | None, _option("Linear decay to 0 over last N epochs.")] = None,
-    precision: Annotated[str | None, _option("fp32 (default) or bf16 autocast.")] = None,
+    precision: Annotated[str | None, _option("bf16 autocast (default) or fp32.")] = None,
     cycle_noise: Annotated[
         float | None, _option("Noise std on fakes before the cycle (0: off; quick: 0.1).")
     ] = None,
