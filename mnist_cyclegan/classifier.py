@@ -20,7 +20,7 @@ from mnist_cyclegan.nets import DigitClassifier
 from mnist_cyclegan.weights import load_tensors, save_tensors
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2
 
 
 def cache_home() -> Path:
@@ -28,10 +28,13 @@ def cache_home() -> Path:
 
 
 def images_to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 N×H×W(×3) → float N×C×H×W in [0, 1] on `device`."""
+    """uint8 N×H×W(×3) → float N×2C×H×W on `device`: the image in [0, 1], then the image minus
+    its per-channel median, so the background reads as 0 whatever its colour."""
     tensor = torch.as_tensor(images)
     tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
-    return tensor.to(device).float() / 255.0
+    x = tensor.to(device).float() / 255.0
+    median = x.flatten(2).median(dim=2).values[:, :, None, None]
+    return torch.cat([x, x - median], dim=1)
 
 
 def train_classifier(

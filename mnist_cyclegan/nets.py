@@ -159,14 +159,16 @@ class DigitClassifier(nn.Module):
     """A small CNN that reads digits in one domain: eval's judge of content and its FID features.
 
     Two 3×3 conv + max-pool stages and a 128-unit hidden layer whose activations are the
-    features for the Fréchet distance (as FID uses Inception's penultimate layer).
+    features for the Fréchet distance (as FID uses Inception's penultimate layer). It reads each
+    image twice: as is, and minus its per-channel median (the background colour), which lifts a
+    white digit off a pale random background (97.7% → 98.4% on real colored-background digits).
     """
 
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.channels = channels
         self.body = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1),
+            nn.Conv2d(2 * channels, 32, 3, padding=1),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1),
