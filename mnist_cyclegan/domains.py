@@ -85,15 +85,3 @@ def render(
         mixed = coverage * foreground + (255 - coverage) * background
         out[..., channel] = (mixed + 127) // 255
     return out
-
-
-def digit_and_background_colors(domain: str, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The (digit, background) RGB colours, float N×3 on 0–255, that `render` used per image."""
-    get_domain(domain)
-    colors = colors.astype(np.float32)
-    white = np.full_like(colors, 255.0)
-    if domain == "colored-background":
-        return white, colors
-    if domain == "colored-digit":
-        return colors, white
-    raise MnistganError("the mnist domain has no colours")
