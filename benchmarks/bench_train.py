@@ -15,13 +15,15 @@ import argparse
 import platform
 import statistics
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
 from torch import nn
 
 from mnist_cyclegan.losses import ImagePool
-from mnist_cyclegan.model import build_networks, build_optimizers
+from mnist_cyclegan.model import Networks, build_networks, build_optimizers
+from mnist_cyclegan.nets import ReflectPad, UpsampleSame
 from mnist_cyclegan.settings import TrainSettings
 from mnist_cyclegan.step import train_step
 
@@ -105,16 +107,47 @@ def plain_loop(device: torch.device, batch: int):
     return step
 
 
-def mnistgan_step(
-    device: torch.device, batch: int, precision: str, channels_last: bool, compiled: bool
-):
-    settings = replace(TrainSettings(), precision=precision, batch_size=batch)
+@dataclass(frozen=True)
+class Variant:
+    """One combination of mnistgan's optimisations; the default is what the trainer does."""
+
+    precision: str = "bf16"
+    channels_last: bool = True
+    subpixel_upsample: bool = True  # off: PyTorch's ConvTranspose2d, then crop
+    pad_in_dtype: bool = True  # off: reflection padding cast to fp32 by autocast
+    fused_adam: bool = True
+    compiled: bool = False
+
+    def label(self) -> str:
+        parts = [self.precision] + (["channels-last"] if self.channels_last else [])
+        parts += [] if self.subpixel_upsample else ["-subpixel"]
+        parts += [] if self.pad_in_dtype else ["-pad-in-dtype"]
+        parts += [] if self.fused_adam else ["-fused-adam"]
+        parts += ["compiled"] if self.compiled else []
+        return "(b) mnistgan " + " ".join(parts)
+
+
+def switch_off(nets: Networks, variant: Variant) -> None:
+    """Put back the plain PyTorch way for each optimisation the variant turns off."""
+    for module in (m for net in nets.named().values() for m in net.modules()):
+        if isinstance(module, UpsampleSame) and not variant.subpixel_upsample:
+            module.forward = module.forward_transposed
+        if isinstance(module, ReflectPad) and not variant.pad_in_dtype:
+            module.forward = partial(nn.ReflectionPad2d.forward, module)
+
+
+def mnistgan_step(device: torch.device, batch: int, variant: Variant):
+    settings = replace(TrainSettings(), precision=variant.precision, batch_size=batch)
     nets = build_networks(settings.net, 1, 3, 0, device)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    switch_off(nets, variant)
+    fmt = torch.channels_last if variant.channels_last else torch.contiguous_format
     for module in nets.named().values():
         module.to(memory_format=fmt)
     opt_g, opt_d = build_optimizers(nets, settings, device)
-    if compiled:
+    if not variant.fused_adam:
+        opt_g = torch.optim.Adam(nets.generators(), settings.lr, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(nets.discriminators(), settings.lr, betas=(0.5, 0.999))
+    if variant.compiled:
         for name in ("g_ab", "g_ba", "d_a", "d_b"):
             setattr(nets, name, torch.compile(getattr(nets, name)))
     pools = (ImagePool(0, 0), ImagePool(0, 1))
@@ -123,22 +156,26 @@ def mnistgan_step(
     return lambda: train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings)
 
 
-def time_step(step, device: torch.device, steps: int, repeats: int, warmup: int) -> float:
+def time_rounds(steps_by_label: dict, device: torch.device, steps: int, repeats: int) -> dict:
+    """Median seconds per step of each closure, timed in interleaved rounds.
+
+    Round r times every variant once before round r+1 starts, so a slow spell of a noisy
+    machine lands on all variants alike instead of on whichever ran during it.
+    """
+
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    for _ in range(warmup):
-        step()
-    sync()
-    times = []
+    times: dict[str, list[float]] = {label: [] for label in steps_by_label}
     for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        times.append((time.perf_counter() - started) / steps)
-    return statistics.median(times)
+        for label, step in steps_by_label.items():
+            started = time.perf_counter()
+            for _ in range(steps):
+                step()
+            sync()
+            times[label].append((time.perf_counter() - started) / steps)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def main() -> None:
@@ -154,34 +191,39 @@ def main() -> None:
     steps = args.steps or (20 if device.type == "cuda" else 2)
     warmup = 5 if device.type == "cuda" else 2
     name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor()
-    date = time.strftime("%Y-%m-%d")
     threads = torch.get_num_threads()
     print(f"# {name or platform.machine()}, torch {torch.__version__}, threads {threads}, ")
-    print(f"# batch {args.batch}, {date}")
-    torch.manual_seed(0)
-    baseline = time_step(plain_loop(device, args.batch), device, steps, args.repeats, warmup)
-    print(f"{'variant':<40} {'s/step':>8} {'pairs/s':>8} {'ratio':>6}")
-    label = "(a) plain fp32 reference loop"
-    print(f"{label:<40} {baseline:>8.4f} {args.batch / baseline:>8.1f} {1.0:>5.2f}x")
+    print(f"# batch {args.batch}, {time.strftime('%Y-%m-%d')}, median of {args.repeats} "
+          f"interleaved rounds of {steps} steps")  # fmt: skip
+    default = Variant()
     variants = [
-        ("fp32", False, False),
-        ("fp32", True, False),
-        ("bf16", False, False),
-        ("bf16", True, False),
+        Variant(precision="fp32", channels_last=False),
+        Variant(precision="fp32"),
+        Variant(channels_last=False),
+        default,
+        replace(default, subpixel_upsample=False),
+        replace(default, pad_in_dtype=False),
+        replace(default, fused_adam=False),
+        Variant(subpixel_upsample=False, pad_in_dtype=False, fused_adam=False),
     ]
     if args.quick:
-        variants = [("bf16", True, False)]
+        variants = [default]
     if args.compile:
-        variants.append(("bf16", True, True))
-    for precision, channels_last, compiled in variants:
-        label = f"(b) mnistgan {precision}" + (" channels-last" if channels_last else "")
-        label += " compiled" if compiled else ""
-        step = mnistgan_step(device, args.batch, precision, channels_last, compiled)
-        seconds = time_step(step, device, steps, args.repeats, warmup + (3 if compiled else 0))
-        print(
-            f"{label:<40} {seconds:>8.4f} {args.batch / seconds:>8.1f} {baseline / seconds:>5.2f}x",
-            flush=True,
-        )
+        variants.append(replace(default, compiled=True))
+    torch.manual_seed(0)
+    baseline_label = "(a) plain fp32 reference loop"
+    steps_by_label = {baseline_label: plain_loop(device, args.batch)}
+    for variant in variants:
+        steps_by_label[variant.label()] = mnistgan_step(device, args.batch, variant)
+    for label, step in steps_by_label.items():
+        extra = 3 if "compiled" in label else 0
+        for _ in range(warmup + extra):
+            step()
+    seconds = time_rounds(steps_by_label, device, steps, args.repeats)
+    baseline = seconds[baseline_label]
+    print(f"{'variant':<56} {'s/step':>8} {'pairs/s':>8} {'ratio':>6}")
+    for label, value in seconds.items():
+        print(f"{label:<56} {value:>8.4f} {args.batch / value:>8.1f} {baseline / value:>5.2f}x")
 
 
 if __name__ == "__main__":

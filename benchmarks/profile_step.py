@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-from bench_train import mnistgan_step
+from bench_train import Variant, mnistgan_step
 from torch.profiler import ProfilerActivity, profile
 
 
@@ -19,7 +19,8 @@ def main() -> None:
     parser.add_argument("--precision", default="bf16")
     parser.add_argument("--no-channels-last", action="store_true")
     args = parser.parse_args()
-    step = mnistgan_step(torch.device("cpu"), 64, args.precision, not args.no_channels_last, False)
+    variant = Variant(precision=args.precision, channels_last=not args.no_channels_last)
+    step = mnistgan_step(torch.device("cpu"), 64, variant)
     for _ in range(2):
         step()
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:

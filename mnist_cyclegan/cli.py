@@ -149,6 +149,9 @@ def train(
     final_norm: Annotated[
         bool | None, _option("Normalise the generator's last conv (reference: yes).")
     ] = None,
+    long_skip: Annotated[
+        bool | None, _option("Add stem features to the decoder output (reference: no).")
+    ] = None,
     checkpoint_every: Annotated[
         int, _option("Also checkpoint every N steps (0: epochs only).")
     ] = 0,
@@ -183,6 +186,7 @@ def train(
     net_given = {
         "norm": norm, "output": output, "gen_width": gen_width,
         "res_blocks": res_blocks, "disc_width": disc_width, "final_norm": final_norm,
+        "long_skip": long_skip,
     }  # fmt: skip
     net_given = {k: v for k, v in net_given.items() if v is not None}
     world = world_from_env()

@@ -29,6 +29,7 @@ class NetSettings:
     bn_decay: float = 0.999  # Keras' moving-average decay; PyTorch momentum = 1 - decay
     norm_eps: float = 1e-3
     final_norm: bool = True  # the reference normalises the last conv before its sigmoid
+    long_skip: bool = False  # add the full-resolution stem features to the decoder's output
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,14 +64,54 @@ class SamePad(nn.Module):
         return F.pad(x, (left, right, top, bottom), mode=self.mode)
 
 
+class ReflectPad(nn.ReflectionPad2d):
+    """Reflection padding that keeps its input's dtype under autocast.
+
+    CPU autocast lists reflection padding among the ops it runs in fp32, so a bf16 activation
+    would be cast up, padded and cast back down by the next conv: two copies of every padded
+    map (5-6% of the reference step, measured with benchmarks/profile_step.py). Padding only
+    copies values, so running it in the input's own dtype gives the same numbers.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x)
+
+
 class UpsampleSame(nn.Module):
-    """A 3×3 stride-2 transposed conv with TF "same" output: exactly twice the input size."""
+    """A 3×3 stride-2 transposed conv with TF "same" output: exactly twice the input size.
+
+    The parameters are an `nn.ConvTranspose2d`'s, but the forward pass computes the same sums as
+    a sub-pixel convolution: one 2×2 conv to four phases of the output, then a pixel shuffle.
+    On the CPU that is 2-3× faster than PyTorch's transposed conv (forward and backward, measured
+    in BENCHMARKS.md), and it writes exactly 2H×2W instead of (2H+1)×(2W+1) and then cropping.
+    Output row 2m takes kernel rows 2 and 0 from input rows m-1 and m; row 2m+1 takes row 1 from
+    input row m; columns likewise. `PHASE_TAPS[a][p]` is the kernel row (3 = zero) that output
+    phase `a` applies to tap `p` of the 2×2 window over the input padded by one row on top.
+    """
+
+    PHASE_TAPS = ((2, 0), (3, 1))
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.conv = nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2)
 
+    def phase_kernel(self) -> torch.Tensor:
+        """The (4·out, in, 2, 2) conv kernel whose pixel shuffle equals the transposed conv."""
+        weight = F.pad(self.conv.weight, (0, 1, 0, 1))  # kernel index 3 reads a zero
+        taps = torch.tensor(self.PHASE_TAPS, device=weight.device)
+        rows, cols = taps[:, :, None, None], taps[None, None, :, :]
+        kernel = weight[:, :, rows, cols]  # in, out, a, p, b, q
+        in_channels, out_channels = weight.shape[:2]
+        return kernel.permute(1, 2, 4, 0, 3, 5).reshape(4 * out_channels, in_channels, 2, 2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bias = self.conv.bias.repeat_interleave(4) if self.conv.bias is not None else None
+        phases = F.conv2d(F.pad(x, (1, 0, 1, 0)), self.phase_kernel(), bias)
+        return F.pixel_shuffle(phases, 2)
+
+    def forward_transposed(self, x: torch.Tensor) -> torch.Tensor:
+        """The same layer the slow, literal way; the tests and the benchmark compare against it."""
         height, width = x.shape[-2:]
         return self.conv(x)[..., : 2 * height, : 2 * width]
 
@@ -79,11 +120,11 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int, settings: NetSettings) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1),
+            ReflectPad(1),
             nn.Conv2d(channels, channels, 3),
             norm_layer(channels, settings),
             nn.ReLU(inplace=True),
-            nn.ReflectionPad2d(1),
+            ReflectPad(1),
             nn.Conv2d(channels, channels, 3),
             norm_layer(channels, settings),
         )
@@ -93,7 +134,12 @@ class ResidualBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    """Reflect-pad 3, 7×7 conv, two stride-2 3×3 convs down, residual blocks, two up, 7×7 out."""
+    """Reflect-pad 3, 7×7 conv, two stride-2 3×3 convs down, residual blocks, two up, 7×7 out.
+
+    With `long_skip` (not in the reference) the stem's full-resolution features are added to the
+    last upsampling block's output, so stroke geometry does not have to survive the 7×7
+    bottleneck: translating a digit mostly means keeping its strokes where they are.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, settings: NetSettings) -> None:
         super().__init__()
@@ -102,23 +148,29 @@ class Generator(nn.Module):
         def conv_norm_relu(conv: nn.Module, channels: int) -> list[nn.Module]:
             return [conv, norm_layer(channels, settings), nn.ReLU(inplace=True)]
 
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3)]
+        layers: list[nn.Module] = [ReflectPad(3)]
         layers += conv_norm_relu(nn.Conv2d(in_channels, w, 7), w)
         layers += [SamePad(3, 2), *conv_norm_relu(nn.Conv2d(w, 2 * w, 3, stride=2), 2 * w)]
         layers += [SamePad(3, 2), *conv_norm_relu(nn.Conv2d(2 * w, 4 * w, 3, stride=2), 4 * w)]
         layers += [ResidualBlock(4 * w, settings) for _ in range(settings.res_blocks)]
         layers += conv_norm_relu(UpsampleSame(4 * w, 2 * w), 2 * w)
         layers += conv_norm_relu(UpsampleSame(2 * w, w), w)
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, out_channels, 7)]
+        self.stem_end, self.head_start = 4, len(layers)  # stem: pad, conv, norm, ReLU
+        layers += [ReflectPad(3), nn.Conv2d(w, out_channels, 7)]
         if settings.final_norm:
             layers += [norm_layer(out_channels, settings)]
         layers += [nn.Sigmoid() if settings.output == "sigmoid" else nn.Tanh()]
         self.model = nn.Sequential(*layers)
         self.in_channels, self.out_channels = in_channels, out_channels
+        self.long_skip = settings.long_skip
         initialise(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        if not self.long_skip:
+            return self.model(x)
+        stem = self.model[: self.stem_end](x)
+        decoded = self.model[self.stem_end : self.head_start](stem)
+        return self.model[self.head_start :](decoded + stem)
 
 
 class Discriminator(nn.Module):

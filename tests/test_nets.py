@@ -6,9 +6,17 @@ import itertools
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from mnist_cyclegan.domains import DOMAINS, get_domain
-from mnist_cyclegan.nets import Discriminator, Generator, NetSettings, count_parameters
+from mnist_cyclegan.nets import (
+    Discriminator,
+    Generator,
+    NetSettings,
+    ReflectPad,
+    UpsampleSame,
+    count_parameters,
+)
 
 
 @pytest.mark.parametrize(("a", "b"), list(itertools.permutations(DOMAINS, 2)))
@@ -32,6 +40,48 @@ def test_fully_convolutional_on_other_sizes():
     g = Generator(1, 3, NetSettings()).eval()
     with torch.no_grad():
         assert g(torch.rand(1, 1, 64, 40)).shape == (1, 3, 64, 40)
+
+
+@pytest.mark.parametrize(("height", "width"), [(7, 7), (14, 14), (5, 8)])
+def test_subpixel_upsample_computes_the_transposed_conv_exactly(height, width):
+    torch.manual_seed(0)
+    layer = UpsampleSame(6, 4).double()
+    torch.nn.init.normal_(layer.conv.weight)
+    torch.nn.init.normal_(layer.conv.bias)
+    x = torch.randn(3, 6, height, width, dtype=torch.float64, requires_grad=True)
+    fast, literal = layer(x), layer.forward_transposed(x)
+    assert fast.shape == literal.shape == (3, 4, 2 * height, 2 * width)
+    torch.testing.assert_close(fast, literal, rtol=0, atol=1e-11)
+    upstream = torch.randn_like(fast)
+    grads_fast = torch.autograd.grad(fast, (x, layer.conv.weight, layer.conv.bias), upstream)
+    grads_literal = torch.autograd.grad(literal, (x, layer.conv.weight, layer.conv.bias), upstream)
+    for got, want in zip(grads_fast, grads_literal, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-10)
+
+
+def test_reflect_pad_stays_in_bf16_under_cpu_autocast():
+    x = torch.randn(2, 5, 7, 7).to(torch.bfloat16).to(memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        padded = ReflectPad(3)(x)
+        assert F.pad(x, (3, 3, 3, 3), mode="reflect").dtype == torch.float32  # what it avoids
+    assert padded.dtype == torch.bfloat16
+    assert torch.equal(padded, F.pad(x.float(), (3, 3, 3, 3), mode="reflect").to(torch.bfloat16))
+
+
+def test_long_skip_carries_the_stem_past_a_silent_decoder():
+    """With the decoder's last block zeroed, only the skip can make the output depend on x."""
+    outputs = {}
+    for long_skip in (False, True):
+        torch.manual_seed(0)
+        g = Generator(1, 3, NetSettings(gen_width=8, res_blocks=1, long_skip=long_skip)).eval()
+        last_up = g.model[g.head_start - 3]
+        assert isinstance(last_up, UpsampleSame)
+        with torch.no_grad():
+            last_up.conv.weight.zero_()
+            outputs[long_skip] = g(torch.rand(2, 1, 28, 28))
+    assert float(outputs[False].std()) < 1e-6  # a constant image, whatever the input
+    assert float(outputs[True].std()) > 1e-4
+    assert count_parameters(Generator(1, 3, NetSettings(long_skip=True))) == 1_965_641
 
 
 def conv(cin: int, cout: int, k: int) -> int:
