@@ -1,12 +1,14 @@
 """Training-step speed: a plain fp32 reference loop against mnistgan's step, in one process.
 
-    python benchmarks/bench_train.py [--device cpu|cuda] [--batch 64] [--repeats 5]
+    python benchmarks/bench_train.py [--device cpu|cuda] [--batch 64] [--repeats 5] [--quick]
+    python benchmarks/bench_train.py --preset quick --batch 32
 
-(a) `PlainGenerator`/`PlainDiscriminator` below are the reference design written the obvious
-way (PyTorch `padding=` arguments, fp32, contiguous NCHW, eager) with the same losses, batch and
-number of forward and backward passes as mnistgan's step. (b) is mnistgan's own `train_step`
-under each combination of its optimisations. Each row: median seconds per step over `repeats`
-timings of `steps` steps after warm-up, pairs per second and the ratio to (a).
+(a) `plain_generator`/`plain_discriminator` below are the reference design written the obvious
+way (PyTorch `padding=` arguments, transposed convs, fp32, contiguous NCHW, eager) with the same
+losses, batch and number of forward and backward passes as mnistgan's step. (b) is mnistgan's
+own `train_step`, as the trainer runs it and with each optimisation switched off in turn
+(`Variant`). Each row: median seconds per step over `repeats` interleaved rounds of `steps`
+steps after warm-up, pairs per second and the ratio to (a).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import partial
 import torch
 from torch import nn
 
+from mnist_cyclegan.gemm_conv import GemmGradConv2d
 from mnist_cyclegan.losses import ImagePool
 from mnist_cyclegan.model import Networks, build_networks, build_optimizers
 from mnist_cyclegan.nets import ReflectPad, UpsampleSame
@@ -116,6 +119,7 @@ class Variant:
     subpixel_upsample: bool = True  # off: PyTorch's ConvTranspose2d, then crop
     pad_in_dtype: bool = True  # off: reflection padding cast to fp32 by autocast
     fused_adam: bool = True
+    gemm_weight_grad: bool = True  # off: oneDNN's bf16 weight gradients
     compiled: bool = False
 
     def label(self) -> str:
@@ -123,6 +127,7 @@ class Variant:
         parts += [] if self.subpixel_upsample else ["-subpixel"]
         parts += [] if self.pad_in_dtype else ["-pad-in-dtype"]
         parts += [] if self.fused_adam else ["-fused-adam"]
+        parts += [] if self.gemm_weight_grad else ["-gemm-wgrad"]
         parts += ["compiled"] if self.compiled else []
         return "(b) mnistgan " + " ".join(parts)
 
@@ -134,10 +139,13 @@ def switch_off(nets: Networks, variant: Variant) -> None:
             module.forward = module.forward_transposed
         if isinstance(module, ReflectPad) and not variant.pad_in_dtype:
             module.forward = partial(nn.ReflectionPad2d.forward, module)
+        if isinstance(module, GemmGradConv2d) and not variant.gemm_weight_grad:
+            module.forward = partial(nn.Conv2d.forward, module)
 
 
-def mnistgan_step(device: torch.device, batch: int, variant: Variant):
-    settings = replace(TrainSettings(), precision=variant.precision, batch_size=batch)
+def mnistgan_step(device: torch.device, batch: int, variant: Variant, preset: str = "reference"):
+    settings = TrainSettings.preset(preset)
+    settings = replace(settings, precision=variant.precision, batch_size=batch)
     nets = build_networks(settings.net, 1, 3, 0, device)
     switch_off(nets, variant)
     fmt = torch.channels_last if variant.channels_last else torch.contiguous_format
@@ -186,6 +194,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--quick", action="store_true", help="only the baseline and the default")
+    parser.add_argument(
+        "--preset",
+        default="reference",
+        help="quick: time the quick preset's design in fp32 and bf16 (no plain loop: it is the "
+        "reference design; ratios are to the fp32 row)",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     steps = args.steps or (20 if device.type == "cuda" else 2)
@@ -204,7 +218,10 @@ def main() -> None:
         replace(default, subpixel_upsample=False),
         replace(default, pad_in_dtype=False),
         replace(default, fused_adam=False),
-        Variant(subpixel_upsample=False, pad_in_dtype=False, fused_adam=False),
+        replace(default, gemm_weight_grad=False),
+        Variant(
+            subpixel_upsample=False, pad_in_dtype=False, fused_adam=False, gemm_weight_grad=False
+        ),
     ]
     if args.quick:
         variants = [default]
@@ -213,8 +230,12 @@ def main() -> None:
     torch.manual_seed(0)
     baseline_label = "(a) plain fp32 reference loop"
     steps_by_label = {baseline_label: plain_loop(device, args.batch)}
+    if args.preset != "reference":
+        variants = [Variant(precision="fp32"), default]
+        baseline_label = variants[0].label()
+        steps_by_label = {}
     for variant in variants:
-        steps_by_label[variant.label()] = mnistgan_step(device, args.batch, variant)
+        steps_by_label[variant.label()] = mnistgan_step(device, args.batch, variant, args.preset)
     for label, step in steps_by_label.items():
         extra = 3 if "compiled" in label else 0
         for _ in range(warmup + extra):

@@ -1,22 +1,53 @@
 """Reference points for reading eval's numbers on the 10,000 test digits.
 
-    python benchmarks/metric_bounds.py
+    python benchmarks/metric_bounds.py [--weights runs/quick/weights.safetensors]
 
 1. PSNR of colored-background → mnist if a translator recovered every pixel the threshold
    rendering keeps and guessed 0 for the anti-aliasing it erases (grey < 127.5).
 2. Colour diversity (W1, 0–255) of a translator that paints every image one colour, for the
    best single colour and a few others, against the real colours.
+3. With --weights (an mnist ↔ colored-background run): where that translator's B→A error lies,
+   split into the digit's core (grey ≥ 127.5, which the B image shows), the anti-aliased ring
+   (0 < grey < 127.5, which it erases) and the background (grey 0).
 """
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
+import torch
 
 from mnist_cyclegan import metrics
 from mnist_cyclegan.data import domain_arrays, load_mnist
+from mnist_cyclegan.evaluate import translate_batches
+from mnist_cyclegan.weights import load_generators
+
+
+def error_split(weights: str, grey: np.ndarray) -> None:
+    _, g_ba, meta = load_generators(weights)
+    source = domain_arrays("colored-background", seed=int(meta["settings"]["seed"]) + 1).x_test
+    output = translate_batches(g_ba, source, meta["net"]["output"], torch.device("cpu"))
+    error = output.astype(np.float64) - grey
+    print(f"B→A PSNR {metrics.psnr(output, grey).mean():.2f} dB; share of squared error by region:")
+    regions = {
+        "core (grey >= 127.5)": grey >= 127.5,
+        "ring (0 < grey < 127.5)": (grey > 0) & (grey < 127.5),
+        "background (grey 0)": grey == 0,
+    }
+    total = float((error**2).sum())
+    for name, mask in regions.items():
+        part = error[mask]
+        print(
+            f"  {name:<24} {mask.mean():6.1%} of pixels, mean error {part.mean():+6.1f}, "
+            f"mean |error| {np.abs(part).mean():5.1f}, {float((part**2).sum()) / total:5.1%}"
+        )
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default=None)
+    args = parser.parse_args()
     grey = load_mnist().x_test
     kept_only = np.where(grey >= 127.5, grey, 0).astype(np.uint8)
     print(f"PSNR, erased anti-aliasing guessed as 0: {metrics.psnr(kept_only, grey).mean():.2f} dB")
@@ -25,6 +56,8 @@ def main() -> None:
         constant = np.full_like(real, value)
         mean, _ = metrics.color_diversity(constant, real)
         print(f"colour W1, every image ({value},{value},{value}): {mean:.1f}")
+    if args.weights:
+        error_split(args.weights, grey.astype(np.float64))
 
 
 if __name__ == "__main__":

@@ -45,6 +45,16 @@ def restore_optimizer(
             index, key = name[len(prefix) + 1 :].split(".", 1)
             state.setdefault(int(index), {})[key] = value
     optimizer.load_state_dict({"state": state, "param_groups": groups})
+    # Safetensors stores tensors contiguous, but a channels-last weight's moments were created
+    # channels-last. Fused Adam walks parameter and moments as flat memory, so a moment restored
+    # in the other layout would be updated against the wrong elements; give each its
+    # parameter's strides back (the unfused Adam did not care, the result is the same values).
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            moments = optimizer.state.get(parameter, {})
+            for key, value in moments.items():
+                if torch.is_tensor(value) and value.shape == parameter.shape:
+                    moments[key] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def save_checkpoint(

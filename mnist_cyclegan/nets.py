@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.gemm_conv import GemmGradConv2d
+
 NORMS = ("batch", "instance")
 OUTPUTS = ("sigmoid", "tanh")
 
@@ -121,11 +123,11 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             ReflectPad(1),
-            nn.Conv2d(channels, channels, 3),
+            GemmGradConv2d(channels, channels, 3),
             norm_layer(channels, settings),
             nn.ReLU(inplace=True),
             ReflectPad(1),
-            nn.Conv2d(channels, channels, 3),
+            GemmGradConv2d(channels, channels, 3),
             norm_layer(channels, settings),
         )
 
@@ -151,7 +153,7 @@ class Generator(nn.Module):
         layers: list[nn.Module] = [ReflectPad(3)]
         layers += conv_norm_relu(nn.Conv2d(in_channels, w, 7), w)
         layers += [SamePad(3, 2), *conv_norm_relu(nn.Conv2d(w, 2 * w, 3, stride=2), 2 * w)]
-        layers += [SamePad(3, 2), *conv_norm_relu(nn.Conv2d(2 * w, 4 * w, 3, stride=2), 4 * w)]
+        layers += [SamePad(3, 2), *conv_norm_relu(GemmGradConv2d(2 * w, 4 * w, 3, stride=2), 4 * w)]
         layers += [ResidualBlock(4 * w, settings) for _ in range(settings.res_blocks)]
         layers += conv_norm_relu(UpsampleSame(4 * w, 2 * w), 2 * w)
         layers += conv_norm_relu(UpsampleSame(2 * w, w), w)
@@ -183,10 +185,10 @@ class Discriminator(nn.Module):
         layers += [nn.LeakyReLU(0.2, inplace=True)]
         channels = w
         for out, stride in ((2 * w, 2), (4 * w, 2), (8 * w, 1)):
-            layers += [SamePad(4, stride), nn.Conv2d(channels, out, 4, stride=stride)]
+            layers += [SamePad(4, stride), GemmGradConv2d(channels, out, 4, stride=stride)]
             layers += [norm_layer(out, settings), nn.LeakyReLU(0.2, inplace=True)]
             channels = out
-        layers += [SamePad(4, 1), nn.Conv2d(channels, 1, 4)]
+        layers += [SamePad(4, 1), GemmGradConv2d(channels, 1, 4)]
         self.model = nn.Sequential(*layers)
         initialise(self)
 

@@ -163,3 +163,25 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(runner, tmp
     stored = load_file(str(out / "checkpoint.safetensors"))
     assert int(stored["opt_g.0.step"]) == 10
     assert all(torch.isfinite(v.float()).all() for k, v in stored.items() if k.startswith("net."))
+
+
+def test_quick_preset_trains_and_its_weights_rebuild_the_long_skip(runner, tmp_path):
+    def quick(out, *extra):
+        args = ["train", "--preset", "quick", "--out", out, "--device", "cpu"]
+        return run_cli(runner, *args, *extra)
+
+    result = quick(tmp_path / "quick", "--train-digits", "320", "--steps", "12")
+    assert result.exit_code == 0, result.output
+    settings = json.loads((tmp_path / "quick" / "config.json").read_text())["settings"]
+    assert (settings["batch_size"], settings["lr"], settings["precision"]) == (32, 5e-4, "bf16")
+    assert (settings["epochs"], settings["lr_decay_epochs"]) == (3, 1)
+    assert settings["net"]["long_skip"] is True and settings["net"]["final_norm"] is False
+    g_ab, g_ba, meta = load_generators(tmp_path / "quick" / "weights.safetensors")
+    assert g_ab.long_skip and g_ba.long_skip and meta["step"] == 12
+    with torch.no_grad():
+        assert g_ab(torch.rand(2, 1, 28, 28)).shape == (2, 3, 28, 28)
+
+    plain = quick(tmp_path / "plain", "--no-long-skip", "--train-digits", "64", "--steps", "1")
+    assert plain.exit_code == 0, plain.output
+    net = json.loads((tmp_path / "plain" / "config.json").read_text())["settings"]["net"]
+    assert net["long_skip"] is False

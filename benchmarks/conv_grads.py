@@ -1,0 +1,77 @@
+"""Per-layer convolution timings of the reference design: forward, input gradient, and the weight
+gradient by oneDNN against the GEMM form in mnistgan/gemm_conv.py.
+
+    python benchmarks/conv_grads.py [--precision bf16|fp32] [--batch 64]
+
+Each row is one convolution shape of the reference step (input already padded, as the networks
+pad it), with channels-last tensors; medians of 15 calls after 3 warm-up calls, milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch.nn import functional as F
+
+from mnist_cyclegan.gemm_conv import weight_grad_by_gemm
+
+# (in channels, out channels, kernel, padded input size, stride, where in the design)
+SHAPES = [
+    (128, 128, 3, 9, 1, "residual block"),
+    (64, 128, 3, 15, 2, "generator down 2"),
+    (32, 64, 3, 29, 2, "generator down 1"),
+    (64, 128, 4, 16, 2, "discriminator 2"),
+    (128, 256, 4, 10, 2, "discriminator 3"),
+    (256, 512, 4, 7, 1, "discriminator 4"),
+    (512, 1, 4, 7, 1, "discriminator 5"),
+    (1, 32, 7, 34, 1, "generator stem (1 ch)"),
+    (32, 3, 7, 34, 1, "generator head (3 ch)"),
+]
+
+
+def median_ms(fn, calls: int = 15) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
+    parser.add_argument("--batch", type=int, default=64)
+    args = parser.parse_args()
+    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
+    print(f"# torch {torch.__version__}, {args.precision}, batch {args.batch}, channels-last, ms")
+    print(f"{'layer':<24} {'fwd':>7} {'in-grad':>8} {'w-grad':>8} {'both':>8} {'w GEMM':>8}")
+    torch.manual_seed(0)
+    for cin, cout, kernel, size, stride, name in SHAPES:
+        fmt = torch.channels_last
+        x = torch.randn(args.batch, cin, size, size).to(dtype).contiguous(memory_format=fmt)
+        w = (torch.randn(cout, cin, kernel, kernel) * 0.02).to(dtype).contiguous(memory_format=fmt)
+        grad = torch.randn_like(F.conv2d(x, w, stride=stride))
+
+        def backward(mask, x=x, w=w, grad=grad, stride=stride):
+            return torch.ops.aten.convolution_backward(
+                grad, x, w, None, [stride, stride], [0, 0], [1, 1], False, [0, 0], 1, mask
+            )
+
+        row = [
+            median_ms(lambda x=x, w=w, stride=stride: F.conv2d(x, w, stride=stride)),
+            median_ms(lambda backward=backward: backward([True, False, False])),
+            median_ms(lambda backward=backward: backward([False, True, False])),
+            median_ms(lambda backward=backward: backward([True, True, False])),
+            median_ms(lambda x=x, w=w, g=grad, s=stride: weight_grad_by_gemm(x, g, w.shape, s)),
+        ]
+        print(f"{name:<24} " + " ".join(f"{value:>8.2f}" for value in row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

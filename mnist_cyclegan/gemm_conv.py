@@ -1,0 +1,89 @@
+"""A Conv2d whose weight gradient is one matrix product when it trains in bf16 on a CPU.
+
+On CPUs with AVX512-BF16 but no AMX, PyTorch's oneDNN kernels for a bf16 convolution's weight
+gradient run at about half the rate of a bf16 matrix product of the same size, and computing
+both gradients in one call is slower than the two apart (`python benchmarks/conv_grads.py`).
+So in that case the weight gradient is taken as im2col (a strided view, one copy) times the
+output gradient, and the input gradient stays with oneDNN. Forward is untouched, and anywhere
+else (fp32, CUDA, inference) this is a plain `nn.Conv2d`; the parameters and their names are
+the same, so weight files do not change.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def weight_grad_by_gemm(
+    x: torch.Tensor, grad_out: torch.Tensor, weight_shape: torch.Size, stride: int
+) -> torch.Tensor:
+    """dL/dW of an unpadded, undilated conv as (output gradient)ᵀ × (input patches)."""
+    out_channels, in_channels, kernel_h, kernel_w = weight_shape
+    n, _, out_h, out_w = grad_out.shape
+    pixels = x.permute(0, 2, 3, 1).contiguous()  # N·H·W·C: free for channels-last input
+    sn, sh, sw, sc = pixels.stride()
+    patches = pixels.as_strided(
+        (n, out_h, out_w, kernel_h, kernel_w, in_channels),
+        (sn, stride * sh, stride * sw, sh, sw, sc),
+    ).reshape(n * out_h * out_w, kernel_h * kernel_w * in_channels)
+    grads = grad_out.permute(0, 2, 3, 1).reshape(n * out_h * out_w, out_channels)
+    weight_grad = grads.t() @ patches
+    return weight_grad.view(out_channels, kernel_h, kernel_w, in_channels).permute(0, 3, 1, 2)
+
+
+class _GemmWeightGradConv(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride):
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.has_bias = stride, bias is not None
+        return F.conv2d(x, weight, bias, stride)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        stride = ctx.stride
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.ops.aten.convolution_backward(
+                grad_out, x, weight, None, [stride, stride], [0, 0], [1, 1], False, [0, 0], 1,
+                [True, False, False],
+            )[0]  # fmt: skip
+        if ctx.needs_input_grad[1]:
+            grad_weight = weight_grad_by_gemm(x, grad_out, weight.shape, stride)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_bias = grad_out.sum(dim=(0, 2, 3))
+        return grad_x, grad_weight, grad_bias, None
+
+
+def cpu_bf16_dtype(x: torch.Tensor) -> torch.dtype | None:
+    """bf16 if this conv would compute in bf16 on the CPU (autocast or bf16 input), else None."""
+    if x.device.type != "cpu":
+        return None
+    if torch.is_autocast_enabled("cpu"):
+        dtype = torch.get_autocast_dtype("cpu")
+        return dtype if dtype == torch.bfloat16 else None
+    return torch.bfloat16 if x.dtype == torch.bfloat16 else None
+
+
+class GemmGradConv2d(nn.Conv2d):
+    """`nn.Conv2d` (no padding, dilation or groups) with the GEMM weight gradient on CPU bf16."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = cpu_bf16_dtype(x)
+        plain = (
+            dtype is None
+            or not (torch.is_grad_enabled() and self.weight.requires_grad)
+            or self.padding != (0, 0)
+            or self.dilation != (1, 1)
+            or self.groups != 1
+            or self.stride[0] != self.stride[1]
+        )
+        if plain:
+            return super().forward(x)
+        bias = None if self.bias is None else self.bias.to(dtype)
+        with torch.autocast("cpu", enabled=False):
+            return _GemmWeightGradConv.apply(
+                x.to(dtype), self.weight.to(dtype), bias, self.stride[0]
+            )
