@@ -1,5 +1,6 @@
 """Per-layer convolution timings of the reference design: forward, input gradient, and the weight
-gradient by oneDNN against the GEMM form in mnistgan/gemm_conv.py.
+gradient by oneDNN against the GEMM form in mnist_cyclegan/gemm_conv.py; then the two
+upsampling layers as PyTorch's transposed conv against the sub-pixel form in nets.py.
 
     python benchmarks/conv_grads.py [--precision bf16|fp32] [--batch 64]
 
@@ -17,6 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from mnist_cyclegan.gemm_conv import weight_grad_by_gemm
+from mnist_cyclegan.nets import UpsampleSame
 
 # (in channels, out channels, kernel, padded input size, stride, where in the design)
 SHAPES = [
@@ -71,6 +73,23 @@ def main() -> None:
             median_ms(lambda x=x, w=w, g=grad, s=stride: weight_grad_by_gemm(x, g, w.shape, s)),
         ]
         print(f"{name:<24} " + " ".join(f"{value:>8.2f}" for value in row), flush=True)
+    print(f"\n{'upsampling layer':<24} {'transposed fwd':>15} {'fwd+bwd':>8} {'sub-pixel fwd':>14} "
+          f"{'fwd+bwd':>8}")  # fmt: skip
+    for cin, cout, size in ((128, 64, 7), (64, 32, 14)):
+        layer = UpsampleSame(cin, cout).to(memory_format=torch.channels_last)
+        x = torch.randn(args.batch, cin, size, size).contiguous(memory_format=torch.channels_last)
+        row = []
+        for forward in (layer.forward_transposed, layer.forward):
+
+            def run(forward=forward, x=x, backward=False):
+                with torch.autocast("cpu", torch.bfloat16, enabled=dtype == torch.bfloat16):
+                    y = forward(x.detach().requires_grad_(backward))
+                if backward:
+                    y.float().sum().backward()
+
+            row += [median_ms(run), median_ms(lambda run=run: run(backward=True))]
+        name = f"{cin} -> {cout} at {size}x{size}"
+        print(f"{name:<24} {row[0]:>15.2f} {row[1]:>8.2f} {row[2]:>14.2f} {row[3]:>8.2f}")
 
 
 if __name__ == "__main__":

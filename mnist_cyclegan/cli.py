@@ -139,7 +139,7 @@ def train(
     lr_decay_epochs: Annotated[int | None, _option("Linear decay to 0 over last N epochs.")] = None,
     precision: Annotated[str | None, _option("bf16 autocast (default) or fp32.")] = None,
     cycle_noise: Annotated[
-        float | None, _option("Noise std on fakes before the cycle (0: off; quick: 0.1).")
+        float | None, _option("Noise std on fakes before the cycle (default 0: off).")
     ] = None,
     norm: Annotated[str | None, _option("batch (reference) or instance.")] = None,
     output: Annotated[str | None, _option("sigmoid (reference) or tanh.")] = None,
