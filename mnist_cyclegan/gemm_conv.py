@@ -1,8 +1,9 @@
 """A Conv2d whose weight gradient is one matrix product when it trains in bf16 on a CPU.
 
 On CPUs with AVX512-BF16 but no AMX, PyTorch's oneDNN kernels for a bf16 convolution's weight
-gradient run at about half the rate of a bf16 matrix product of the same size, and computing
-both gradients in one call is slower than the two apart (`python benchmarks/conv_grads.py`).
+gradient take 1.3-1.9× as long as a bf16 matrix product of the same size (im2col included),
+and computing both gradients in one call is slower than the two apart
+(`python benchmarks/conv_grads.py`).
 So in that case the weight gradient is taken as im2col (a strided view, one copy) times the
 output gradient, and the input gradient stays with oneDNN. Forward is untouched, and anywhere
 else (fp32, CUDA, inference) this is a plain `nn.Conv2d`; the parameters and their names are

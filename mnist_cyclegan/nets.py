@@ -71,8 +71,8 @@ class ReflectPad(nn.ReflectionPad2d):
 
     CPU autocast lists reflection padding among the ops it runs in fp32, so a bf16 activation
     would be cast up, padded and cast back down by the next conv: two copies of every padded
-    map (5-6% of the reference step, measured with benchmarks/profile_step.py). Padding only
-    copies values, so running it in the input's own dtype gives the same numbers.
+    map (~3% of the reference step: the -pad-in-dtype row of benchmarks/bench_train.py).
+    Padding only copies values, so running it in the input's own dtype gives the same numbers.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,8 +85,9 @@ class UpsampleSame(nn.Module):
 
     The parameters are an `nn.ConvTranspose2d`'s, but the forward pass computes the same sums as
     a sub-pixel convolution: one 2×2 conv to four phases of the output, then a pixel shuffle.
-    On the CPU that is 2-3× faster than PyTorch's transposed conv (forward and backward, measured
-    in BENCHMARKS.md), and it writes exactly 2H×2W instead of (2H+1)×(2W+1) and then cropping.
+    On the CPU that is 3.5-6× faster than PyTorch's transposed conv forward and 1.6-2.6× with
+    the backward pass (benchmarks/conv_grads.py), and it writes exactly 2H×2W instead of
+    (2H+1)×(2W+1) and then cropping.
     Output row 2m takes kernel rows 2 and 0 from input rows m-1 and m; row 2m+1 takes row 1 from
     input row m; columns likewise. `PHASE_TAPS[a][p]` is the kernel row (3 = zero) that output
     phase `a` applies to tap `p` of the 2×2 window over the input padded by one row on top.
