@@ -176,6 +176,7 @@ def time_rounds(steps_by_label: dict, device: torch.device, steps: int, repeats:
             torch.cuda.synchronize()
 
     times: dict[str, list[float]] = {label: [] for label in steps_by_label}
+    sync()  # nothing of the warm-up may still be queued when the first timing starts
     for _ in range(repeats):
         for label, step in steps_by_label.items():
             started = time.perf_counter()
