@@ -413,18 +413,13 @@ def run_training(
                     epoch, dict(zip(LOSS_NAMES, means, strict=True)),
                     time.perf_counter() - epoch_started,
                 )  # fmt: skip
-                average_buffers(list(nets.named().values()), world)
                 export(epoch)
                 progress.epoch_sums.zero_()
                 checkpoint_now()
                 epoch_started = time.perf_counter()
             elif checkpoint_every and progress.step % checkpoint_every == 0:
                 checkpoint_now()
-            if (
-                eval_every
-                and eval_log is not None
-                and (progress.step % eval_every == 0 or progress.step == total)
-            ):
+            if eval_log is not None and (progress.step % eval_every == 0 or progress.step == total):
                 paused = time.perf_counter()
                 g_ab, g_ba = export_generators(nets, data, settings)
                 training_seconds = paused - run_started - eval_log.seconds_spent
@@ -442,7 +437,7 @@ def run_training(
                     f"resume with: mnistgan train --out {files.folder} --resume"
                 )
     reporter.stop()
-    average_buffers(list(nets.named().values()), world)
+    # The last step always ends an epoch, whose checkpoint averaged the buffers: compare now.
     check_in_step(list(nets.named().values()), world, device)
     seconds = time.perf_counter() - run_started
     steps_run = progress.step - started_at_step
