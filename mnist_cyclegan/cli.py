@@ -132,7 +132,9 @@ def train(
     train_digits: Annotated[int | None, _option("Use only N training digits per domain.")] = None,
     lr: Annotated[float | None, _option("Adam learning rate (default 2e-4).")] = None,
     lambda_cycle: Annotated[float | None, _option("Cycle loss weight (default 10).")] = None,
-    lambda_identity: Annotated[float | None, _option("Identity loss weight (default 0).")] = None,
+    lambda_identity: Annotated[
+        float | None, _option("Identity loss weight, |G(y) − y| (default 0; paper 5).")
+    ] = None,
     pool_size: Annotated[
         int | None, _option("History pool of fakes (default 0; paper 50).")
     ] = None,

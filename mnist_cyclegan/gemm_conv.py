@@ -17,10 +17,10 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def weight_grad_by_gemm(
+def gemm_operands(
     x: torch.Tensor, grad_out: torch.Tensor, weight_shape: torch.Size, stride: int
-) -> torch.Tensor:
-    """dL/dW of an unpadded, undilated conv as (output gradient)ᵀ × (input patches)."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input patches (im2col, one copy) and the output gradient, as two matrices."""
     out_channels, in_channels, kernel_h, kernel_w = weight_shape
     n, _, out_h, out_w = grad_out.shape
     pixels = x.permute(0, 2, 3, 1).contiguous()  # N·H·W·C: free for channels-last input
@@ -30,8 +30,21 @@ def weight_grad_by_gemm(
         (sn, stride * sh, stride * sw, sh, sw, sc),
     ).reshape(n * out_h * out_w, kernel_h * kernel_w * in_channels)
     grads = grad_out.permute(0, 2, 3, 1).reshape(n * out_h * out_w, out_channels)
-    weight_grad = grads.t() @ patches
-    return weight_grad.view(out_channels, kernel_h, kernel_w, in_channels).permute(0, 3, 1, 2)
+    return patches, grads
+
+
+def as_weight(product: torch.Tensor, weight_shape: torch.Size) -> torch.Tensor:
+    """The (out, kh·kw·in) product as a weight gradient, in the channels-last layout it has."""
+    out_channels, in_channels, kernel_h, kernel_w = weight_shape
+    return product.view(out_channels, kernel_h, kernel_w, in_channels).permute(0, 3, 1, 2)
+
+
+def weight_grad_by_gemm(
+    x: torch.Tensor, grad_out: torch.Tensor, weight_shape: torch.Size, stride: int
+) -> torch.Tensor:
+    """dL/dW of an unpadded, undilated conv as (output gradient)ᵀ × (input patches)."""
+    patches, grads = gemm_operands(x, grad_out, weight_shape, stride)
+    return as_weight(grads.t() @ patches, weight_shape)
 
 
 class _GemmWeightGradConv(torch.autograd.Function):

@@ -35,6 +35,28 @@ def jitter(images: torch.Tensor, std: float) -> torch.Tensor:
     return images + std * torch.randn_like(images)
 
 
+def as_input(images: torch.Tensor, channels: int) -> torch.Tensor | None:
+    """`images` as a generator with `channels` input channels takes them, where no information
+    is lost: unchanged, or grey repeated into RGB (a grey digit is an RGB image whose channels
+    agree). RGB to grey would lose the colour the identity term is meant to keep, so: None."""
+    if images.shape[1] == channels:
+        return images
+    if images.shape[1] == 1 and channels == 3:
+        return images.expand(-1, 3, -1, -1)
+    return None
+
+
+def identity_loss(generator: torch.nn.Module, target: torch.Tensor, channels: int) -> torch.Tensor:
+    """CycleGAN's identity term |G(y) − y| for a generator into y's domain: fed an image that
+    already belongs there, it should change nothing. It ties the output to the input's exact
+    pixel values, which the GAN and cycle losses alone leave loose. Zero where y cannot be fed
+    to the generator without loss (see `as_input`)."""
+    source = as_input(target, channels)
+    if source is None:
+        return target.new_zeros(())
+    return l1(generator(source).float(), target)
+
+
 def set_requires_grad(modules, flag: bool) -> None:
     for module in modules:
         for parameter in module.parameters():
@@ -67,8 +89,10 @@ def train_step(
         gan_ba = generator_gan_loss(nets.d_a(fake_a).float())  # (D_A(F(b)) − 1)²
         cycle = l1(rec_a.float(), real_a) + l1(rec_b.float(), real_b)  # |F(G(a))−a| + |G(F(b))−b|
         identity = zero
-        if settings.lambda_identity > 0:  # |G(b) − b| + |F(a) − a|, same channels only
-            identity = l1(nets.g_ab(real_b).float(), real_b) + l1(nets.g_ba(real_a).float(), real_a)
+        if settings.lambda_identity > 0:  # |G(b) − b| + |F(a) − a|, where b or a fits as input
+            identity = identity_loss(nets.g_ab, real_b, real_a.shape[1]) + identity_loss(
+                nets.g_ba, real_a, real_b.shape[1]
+            )
         g_total = gan_ab + gan_ba + settings.lambda_cycle * cycle
         g_total = g_total + settings.lambda_identity * identity
     if poison:  # test hook: make this step's update non-finite, as a diverging run would

@@ -262,11 +262,6 @@ def run_training(
 
     data = training_data(settings, device)
     channels_a, channels_b = data.arrays_a.channels, data.arrays_b.channels
-    if settings.lambda_identity > 0 and channels_a != channels_b:
-        raise MnistganError(
-            f"--lambda-identity needs domains with the same channels "
-            f"({settings.domain_a}: {channels_a}, {settings.domain_b}: {channels_b})"
-        )
     nets = build_networks(settings.net, channels_a, channels_b, settings.seed, device)
     for name, module in nets.named().items():
         setattr(nets, name.lower(), sync_batch_norm(module, world, device))

@@ -173,9 +173,16 @@ def test_quick_preset_trains_and_its_weights_rebuild_the_long_skip(runner, tmp_p
     result = quick(tmp_path / "quick", "--train-digits", "320", "--steps", "12")
     assert result.exit_code == 0, result.output
     settings = json.loads((tmp_path / "quick" / "config.json").read_text())["settings"]
-    assert (settings["batch_size"], settings["lr"], settings["precision"]) == (32, 5e-4, "bf16")
-    assert (settings["epochs"], settings["lr_decay_epochs"]) == (3, 1)
+    assert (settings["batch_size"], settings["lr"], settings["precision"]) == (64, 1e-3, "bf16")
+    assert (settings["epochs"], settings["lr_decay_epochs"], settings["lambda_identity"]) == (
+        3,
+        2,
+        5,
+    )
     assert settings["net"]["long_skip"] is True and settings["net"]["final_norm"] is False
+    assert settings["net"]["disc_width"] == 24
+    identity = [float(row["identity"]) for row in read_losses(tmp_path / "quick" / "losses.csv")]
+    assert identity and all(value > 0 for value in identity)
     g_ab, g_ba, meta = load_generators(tmp_path / "quick" / "weights.safetensors")
     assert g_ab.long_skip and g_ba.long_skip and meta["step"] == 12
     with torch.no_grad():
@@ -185,3 +192,30 @@ def test_quick_preset_trains_and_its_weights_rebuild_the_long_skip(runner, tmp_p
     assert plain.exit_code == 0, plain.output
     net = json.loads((tmp_path / "plain" / "config.json").read_text())["settings"]["net"]
     assert net["long_skip"] is False
+
+
+def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
+    """mnist (grey) ↔ colored-background (RGB): a grey digit repeated into RGB is a valid
+    input to G_ba, so the identity term asks G_ba to hand it back unchanged; RGB cannot be fed
+    to G_ab without losing its colour, so that half of the term is left out."""
+    from mnist_cyclegan.data import load_mnist
+    from mnist_cyclegan.step import as_input
+
+    grey = torch.rand(2, 1, 4, 4)
+    assert torch.equal(as_input(grey, 3), grey.expand(-1, 3, -1, -1))
+    assert as_input(torch.rand(2, 3, 4, 4), 1) is None
+    assert as_input(grey, 1) is grey
+
+    held_out = torch.from_numpy(load_mnist().x_test[:256]).float()[:, None] / 255.0
+    errors = {}
+    for weight in ("0", "10"):
+        out = tmp_path / f"identity-{weight}"
+        result = train(runner, out, "--steps", "60", "--lr", "5e-3", "--lambda-identity", weight)
+        assert result.exit_code == 0, result.output
+        identity = [float(row["identity"]) for row in read_losses(out / "losses.csv")]
+        assert all(value > 0 for value in identity) if weight != "0" else set(identity) == {0.0}
+        _, g_ba, _ = load_generators(out / "weights.safetensors")
+        with torch.no_grad():
+            errors[weight] = (g_ba(held_out.expand(-1, 3, -1, -1)) - held_out).abs().mean().item()
+    # Seeded: about 0.17 without the term and 0.03 with it on torch 2.13.
+    assert errors["10"] < 0.5 * errors["0"], errors

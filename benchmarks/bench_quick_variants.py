@@ -1,0 +1,79 @@
+"""What the quick preset's candidate changes cost per training pair, in one process.
+
+    python benchmarks/bench_quick_variants.py [--repeats 5]
+
+Times mnistgan's step for the quick preset as it is and with the flags of each candidate that
+BENCHMARKS.md tried (identity loss, larger batch, narrower discriminator), in interleaved
+rounds on random inputs, and prints pairs/s and the ratio to the preset. A run's wall time is
+its pairs divided by that rate, so these ratios say how the candidates trade time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+import torch
+from bench_train import time_rounds
+
+from mnist_cyclegan.losses import ImagePool
+from mnist_cyclegan.model import build_networks, build_optimizers
+from mnist_cyclegan.settings import TrainSettings
+from mnist_cyclegan.step import train_step
+
+CANDIDATES: dict[str, dict] = {
+    "quick preset": {},
+    "--lambda-identity 5": {"lambda_identity": 5.0},
+    "--lambda-identity 5 --batch-size 48": {"lambda_identity": 5.0, "batch_size": 48},
+    "--lambda-identity 5 --batch-size 64": {"lambda_identity": 5.0, "batch_size": 64},
+    "--lambda-identity 5 --batch-size 64 --disc-width 24": {
+        "lambda_identity": 5.0,
+        "batch_size": 64,
+        "disc_width": 24,
+    },
+}
+
+
+def quick_step(changes: dict) -> tuple:
+    """A closure running one training step of the quick preset with `changes`, and its batch."""
+    changes = dict(changes)
+    settings = TrainSettings.preset("quick")
+    if "disc_width" in changes:
+        net = replace(settings.net, disc_width=changes.pop("disc_width"))
+        settings = replace(settings, net=net)
+    settings = replace(settings, **changes)
+    cpu, layout = torch.device("cpu"), torch.channels_last
+    nets = build_networks(settings.net, 1, 3, 0, cpu)
+    for module in nets.named().values():
+        module.to(memory_format=layout)
+    opt_g, opt_d = build_optimizers(nets, settings, cpu)
+    pools = (ImagePool(0, 0), ImagePool(0, 1))
+    batch = settings.batch_size
+    real_a = torch.rand(batch, 1, 28, 28).contiguous(memory_format=layout)
+    real_b = torch.rand(batch, 3, 28, 28).contiguous(memory_format=layout)
+    return lambda: train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings), batch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    steps, batches = {}, {}
+    for label, changes in CANDIDATES.items():
+        steps[label], batches[label] = quick_step(changes)
+        for _ in range(3):  # warm-up
+            steps[label]()
+    seconds = time_rounds(steps, torch.device("cpu"), 3, args.repeats)
+    rate = {label: batches[label] / value for label, value in seconds.items()}
+    print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"{time.strftime('%Y-%m-%d')}, median of {args.repeats} rounds of 3 steps")  # fmt: skip
+    print(f"{'flags on the quick preset':<54} {'s/step':>7} {'pairs/s':>8} {'ratio':>6}")
+    for label, value in seconds.items():
+        ratio = rate[label] / rate["quick preset"]
+        print(f"{label:<54} {value:>7.3f} {rate[label]:>8.1f} {ratio:>5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
