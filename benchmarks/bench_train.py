@@ -1,7 +1,7 @@
 """Training-step speed: a plain fp32 reference loop against mnistgan's step, in one process.
 
     python benchmarks/bench_train.py [--device cpu|cuda] [--batch 64] [--repeats 5] [--quick]
-    python benchmarks/bench_train.py --preset quick --batch 32
+    python benchmarks/bench_train.py --preset quick --batch 64
 
 (a) `plain_generator`/`plain_discriminator` below are the reference design written the obvious
 way (PyTorch `padding=` arguments, transposed convs, fp32, contiguous NCHW, eager) with the same

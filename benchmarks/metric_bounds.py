@@ -8,7 +8,8 @@
    best single colour and a few others, against the real colours.
 3. With --weights (an mnist ↔ colored-background run): where that translator's B→A error lies,
    split into the digit's core (grey ≥ 127.5, which the B image shows), the anti-aliased ring
-   (0 < grey < 127.5, which it erases) and the background (grey 0).
+   (0 < grey < 127.5, which it erases) and the background (grey 0); and its B→A accuracy and
+   PSNR by how bright the input's background colour is (mean of R, G, B).
 """
 
 from __future__ import annotations
@@ -19,15 +20,36 @@ import numpy as np
 import torch
 
 from mnist_cyclegan import metrics
+from mnist_cyclegan.classifier import load_or_train_classifier, predict
 from mnist_cyclegan.data import domain_arrays, load_mnist
 from mnist_cyclegan.evaluate import translate_batches
 from mnist_cyclegan.weights import load_generators
 
 
+def by_background(output: np.ndarray, grey: np.ndarray, brightness: np.ndarray) -> None:
+    mnist = domain_arrays("mnist", seed=0)
+    labels = mnist.y_test
+    read, _ = predict(
+        load_or_train_classifier(mnist, torch.device("cpu")), output, torch.device("cpu")
+    )
+    psnr = metrics.psnr(output, grey.astype(np.uint8))
+    print("B→A by the input's background brightness (mean of R, G, B, 0–255):")
+    for low, high in ((0, 64), (64, 128), (128, 192), (192, 256)):
+        inside = (brightness >= low) & (brightness < high)
+        misread = int((read[inside] != labels[inside]).sum())
+        print(
+            f"  [{low:3d}, {high:3d}): {inside.sum():5d} digits, accuracy "
+            f"{(read[inside] == labels[inside]).mean():6.2%}, {misread:3d} misread, "
+            f"PSNR {psnr[inside].mean():5.2f} dB"
+        )
+
+
 def error_split(weights: str, grey: np.ndarray) -> None:
     _, g_ba, meta = load_generators(weights)
-    source = domain_arrays("colored-background", seed=int(meta["settings"]["seed"]) + 1).x_test
+    arrays = domain_arrays("colored-background", seed=int(meta["settings"]["seed"]) + 1)
+    source = arrays.x_test
     output = translate_batches(g_ba, source, meta["net"]["output"], torch.device("cpu"))
+    by_background(output, grey, arrays.colors_test.mean(axis=1))
     error = output.astype(np.float64) - grey
     print(f"B→A PSNR {metrics.psnr(output, grey).mean():.2f} dB; share of squared error by region:")
     regions = {
