@@ -1,6 +1,7 @@
 """Per-layer convolution timings of the reference design: forward, input gradient, and the weight
 gradient by oneDNN against the GEMM form in mnist_cyclegan/gemm_conv.py; then the two
-upsampling layers as PyTorch's transposed conv against the sub-pixel form in nets.py.
+upsampling layers as PyTorch's transposed conv against the sub-pixel form in nets.py; last,
+for the layers with zero ("same") padding, the share of their multiply-adds that read a zero.
 
     python benchmarks/conv_grads.py [--precision bf16|fp32] [--batch 64]
 
@@ -18,7 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from mnist_cyclegan.gemm_conv import weight_grad_by_gemm
-from mnist_cyclegan.nets import UpsampleSame
+from mnist_cyclegan.nets import SamePad, UpsampleSame
 
 # (in channels, out channels, kernel, padded input size, stride, where in the design)
 SHAPES = [
@@ -32,6 +33,25 @@ SHAPES = [
     (1, 32, 7, 34, 1, "generator stem (1 ch)"),
     (32, 3, 7, 34, 1, "generator head (3 ch)"),
 ]
+
+
+# (map size before padding, kernel, stride, where in the design) for the zero-padded layers
+ZERO_PADDED = [
+    (28, 3, 2, "generator down 1"),
+    (14, 3, 2, "generator down 2"),
+    (28, 4, 2, "discriminator 1"),
+    (14, 4, 2, "discriminator 2"),
+    (7, 4, 2, "discriminator 3"),
+    (4, 4, 1, "discriminator 4"),
+    (4, 4, 1, "discriminator 5"),
+]
+
+
+def padding_share(size: int, kernel: int, stride: int) -> float:
+    """The share of a "same"-padded conv's input reads (hence multiply-adds) that hit padding."""
+    valid = SamePad(kernel, stride)(torch.ones(1, 1, size, size))
+    taps = F.conv2d(valid, torch.ones(1, 1, kernel, kernel), stride=stride)
+    return 1.0 - float(taps.sum()) / (taps.numel() * kernel * kernel)
 
 
 def median_ms(fn, calls: int = 15) -> float:
@@ -90,6 +110,10 @@ def main() -> None:
             row += [median_ms(run), median_ms(lambda run=run: run(backward=True))]
         name = f"{cin} -> {cout} at {size}x{size}"
         print(f"{name:<24} {row[0]:>15.2f} {row[1]:>8.2f} {row[2]:>14.2f} {row[3]:>8.2f}")
+    print(f"\n{'zero-padded layer':<24} {'map':>5} {'multiply-adds on padding':>25}")
+    for size, kernel, stride, name in ZERO_PADDED:
+        share = padding_share(size, kernel, stride)
+        print(f"{name:<24} {size:>5} {share:>25.1%}")
 
 
 if __name__ == "__main__":
