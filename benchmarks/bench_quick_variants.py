@@ -15,12 +15,9 @@ import time
 from dataclasses import replace
 
 import torch
-from bench_train import time_rounds
+from bench_train import Variant, mnistgan_step, time_rounds
 
-from mnist_cyclegan.losses import ImagePool
-from mnist_cyclegan.model import build_networks, build_optimizers
 from mnist_cyclegan.settings import TrainSettings
-from mnist_cyclegan.step import train_step
 
 # The previous preset ("P1" in BENCHMARKS.md), then the changes that led to today's preset.
 P1 = {"batch_size": 32, "lr": 5e-4, "lr_decay_epochs": 1, "disc_width": 32, "lambda_identity": 0.0}
@@ -33,24 +30,14 @@ CANDIDATES: dict[str, dict] = {
 }
 
 
-def quick_step(changes: dict) -> tuple:
-    """A closure running one training step of the quick preset with `changes`, and its batch."""
+def quick_settings(changes: dict) -> TrainSettings:
+    """The quick preset with `changes` (disc_width goes to the networks, the rest to training)."""
     changes = dict(changes)
     settings = TrainSettings.preset("quick")
     if "disc_width" in changes:
         net = replace(settings.net, disc_width=changes.pop("disc_width"))
         settings = replace(settings, net=net)
-    settings = replace(settings, **changes)
-    cpu, layout = torch.device("cpu"), torch.channels_last
-    nets = build_networks(settings.net, 1, 3, 0, cpu)
-    for module in nets.named().values():
-        module.to(memory_format=layout)
-    opt_g, opt_d = build_optimizers(nets, settings, cpu)
-    pools = (ImagePool(0, 0), ImagePool(0, 1))
-    batch = settings.batch_size
-    real_a = torch.rand(batch, 1, 28, 28).contiguous(memory_format=layout)
-    real_b = torch.rand(batch, 3, 28, 28).contiguous(memory_format=layout)
-    return lambda: train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings), batch
+    return replace(settings, **changes)
 
 
 def main() -> None:
@@ -58,12 +45,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     torch.manual_seed(0)
+    cpu = torch.device("cpu")
     steps, batches = {}, {}
     for label, changes in CANDIDATES.items():
-        steps[label], batches[label] = quick_step(changes)
+        settings = quick_settings(changes)
+        batches[label] = settings.batch_size
+        steps[label] = mnistgan_step(cpu, settings.batch_size, Variant(), settings=settings)
         for _ in range(3):  # warm-up
             steps[label]()
-    seconds = time_rounds(steps, torch.device("cpu"), 3, args.repeats)
+    seconds = time_rounds(steps, cpu, 3, args.repeats)
     rate = {label: batches[label] / value for label, value in seconds.items()}
     print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{time.strftime('%Y-%m-%d')}, median of {args.repeats} rounds of 3 steps")  # fmt: skip

@@ -143,8 +143,15 @@ def switch_off(nets: Networks, variant: Variant) -> None:
             module.forward = partial(nn.Conv2d.forward, module)
 
 
-def mnistgan_step(device: torch.device, batch: int, variant: Variant, preset: str = "reference"):
-    settings = TrainSettings.preset(preset)
+def mnistgan_step(
+    device: torch.device,
+    batch: int,
+    variant: Variant,
+    preset: str = "reference",
+    settings: TrainSettings | None = None,
+):
+    """mnistgan's own step on random inputs; `settings` (else the preset's) pick the design."""
+    settings = settings or TrainSettings.preset(preset)
     settings = replace(settings, precision=variant.precision, batch_size=batch)
     nets = build_networks(settings.net, 1, 3, 0, device)
     switch_off(nets, variant)
