@@ -2,9 +2,10 @@
 
     python benchmarks/bench_quick_variants.py [--repeats 7]
 
-Times mnistgan's step for the previous quick preset (P1), the changes BENCHMARKS.md tried on
-it (identity loss, larger batch, narrower discriminator) and today's preset, in interleaved
-rounds on random inputs, and prints pairs/s and the ratio to P1. A run's wall time is
+Times mnistgan's step for an earlier quick preset (P1), the changes BENCHMARKS.md tried on
+it (identity loss, larger batch, narrower discriminator: P2), the two generator inputs added
+after that (median offset, attention mask) and today's preset, in interleaved rounds on random
+inputs, and prints pairs/s and the ratio to P1. A run's wall time is
 its pairs divided by that rate, so these ratios say how the candidates trade time.
 """
 
@@ -12,32 +13,37 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import torch
 from bench_train import Variant, mnistgan_step, time_rounds
 
+from mnist_cyclegan.nets import NetSettings
 from mnist_cyclegan.settings import TrainSettings
 
-# The previous preset ("P1" in BENCHMARKS.md), then the changes that led to today's preset.
-P1 = {"batch_size": 32, "lr": 5e-4, "lr_decay_epochs": 1, "disc_width": 32, "lambda_identity": 0.0}
+# Earlier presets ("P1", "P2" in BENCHMARKS.md) written as changes to today's, then the
+# changes that led from each to the next.
+P2 = {"median_offset": False, "attention_mask": False}
+P1 = {**P2, "batch_size": 32, "lr": 5e-4, "lr_decay_epochs": 1, "disc_width": 32}
+P1 |= {"lambda_identity": 0.0}
 CANDIDATES: dict[str, dict] = {
-    "P1 (previous preset)": P1,
+    "P1": P1,
     "P1 --lambda-identity 5": {**P1, "lambda_identity": 5.0},
     "P1 --lambda-identity 5 --batch-size 48": {**P1, "lambda_identity": 5.0, "batch_size": 48},
     "P1 --lambda-identity 5 --batch-size 64": {**P1, "lambda_identity": 5.0, "batch_size": 64},
-    "today's quick preset (P1 + identity, batch 64, width 24)": {},
+    "P2 (P1 + identity, batch 64, width 24)": P2,
+    "P2 --median-offset": {**P2, "median_offset": True},
+    "today's quick preset (P2 + median offset, attention mask)": {},
 }
+NET_FIELDS = {f.name for f in fields(NetSettings)}
 
 
 def quick_settings(changes: dict) -> TrainSettings:
-    """The quick preset with `changes` (disc_width goes to the networks, the rest to training)."""
-    changes = dict(changes)
+    """The quick preset with `changes`, each to the networks' or the training's settings."""
     settings = TrainSettings.preset("quick")
-    if "disc_width" in changes:
-        net = replace(settings.net, disc_width=changes.pop("disc_width"))
-        settings = replace(settings, net=net)
-    return replace(settings, **changes)
+    net = {k: v for k, v in changes.items() if k in NET_FIELDS}
+    rest = {k: v for k, v in changes.items() if k not in NET_FIELDS}
+    return replace(settings, **rest, net=replace(settings.net, **net))
 
 
 def main() -> None:
@@ -59,7 +65,7 @@ def main() -> None:
           f"{time.strftime('%Y-%m-%d')}, median of {args.repeats} rounds of 3 steps")  # fmt: skip
     print(f"{'design':<58} {'s/step':>7} {'pairs/s':>8} {'ratio to P1':>11}")
     for label, value in seconds.items():
-        ratio = rate[label] / rate["P1 (previous preset)"]
+        ratio = rate[label] / rate["P1"]
         print(f"{label:<58} {value:>7.3f} {rate[label]:>8.1f} {ratio:>10.2f}x")
 
 

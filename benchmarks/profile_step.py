@@ -1,8 +1,10 @@
 """Where the reference training step spends its time, per operator and per input shape.
 
     python benchmarks/profile_step.py [--precision bf16|fp32] [--no-channels-last] [--wgrad-clock]
+    python benchmarks/profile_step.py --preset quick
 
-Two profiled steps (after two warm-up steps) of mnistgan's step at batch 64 on the CPU.
+Two profiled steps (after two warm-up steps) of mnistgan's step at batch 64 on the CPU, for the
+reference design or the quick preset's (with its identity term).
 `--wgrad-clock` instead times the GEMM weight gradient's two parts (the im2col copy and the
 matrix product) with a wall clock inside four unprofiled steps: the profiler charges each
 `aten::copy_` several times what it takes without the profiler, so its table alone misleads.
@@ -52,9 +54,10 @@ def main() -> None:
     parser.add_argument("--precision", default="bf16")
     parser.add_argument("--no-channels-last", action="store_true")
     parser.add_argument("--wgrad-clock", action="store_true")
+    parser.add_argument("--preset", default="reference", choices=["reference", "quick"])
     args = parser.parse_args()
     variant = Variant(precision=args.precision, channels_last=not args.no_channels_last)
-    step = mnistgan_step(torch.device("cpu"), 64, variant)
+    step = mnistgan_step(torch.device("cpu"), 64, variant, args.preset)
     if args.wgrad_clock:
         clock_weight_grads(step)
         return

@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from mnist_cyclegan.data import DomainArrays
-from mnist_cyclegan.nets import DigitClassifier
+from mnist_cyclegan.nets import DigitClassifier, minus_median
 from mnist_cyclegan.weights import load_tensors, save_tensors
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"
@@ -33,8 +33,7 @@ def images_to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> 
     tensor = torch.as_tensor(images)
     tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
     x = tensor.to(device).float() / 255.0
-    median = x.flatten(2).median(dim=2).values[:, :, None, None]
-    return torch.cat([x, x - median], dim=1)
+    return torch.cat([x, minus_median(x)], dim=1)
 
 
 def train_classifier(

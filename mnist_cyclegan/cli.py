@@ -154,6 +154,14 @@ def train(
     long_skip: Annotated[
         bool | None, _option("Add stem features to the decoder output (reference: no).")
     ] = None,
+    median_offset: Annotated[
+        bool | None,
+        _option("Generator also reads its input minus its median colour (reference: no)."),
+    ] = None,
+    attention_mask: Annotated[
+        bool | None,
+        _option("Output mixes generated and input pixels by a learned mask (reference: no)."),
+    ] = None,
     checkpoint_every: Annotated[
         int, _option("Also checkpoint every N steps (0: epochs only).")
     ] = 0,
@@ -188,7 +196,7 @@ def train(
     net_given = {
         "norm": norm, "output": output, "gen_width": gen_width,
         "res_blocks": res_blocks, "disc_width": disc_width, "final_norm": final_norm,
-        "long_skip": long_skip,
+        "long_skip": long_skip, "median_offset": median_offset, "attention_mask": attention_mask,
     }  # fmt: skip
     net_given = {k: v for k, v in net_given.items() if v is not None}
     world = world_from_env()

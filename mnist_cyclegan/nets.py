@@ -32,6 +32,8 @@ class NetSettings:
     norm_eps: float = 1e-3
     final_norm: bool = True  # the reference normalises the last conv before its sigmoid
     long_skip: bool = False  # add the full-resolution stem features to the decoder's output
+    median_offset: bool = False  # the generator also reads its input minus its median colour
+    attention_mask: bool = False  # output = mask · generated + (1 − mask) · input
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -41,6 +43,12 @@ def norm_layer(channels: int, settings: NetSettings) -> nn.Module:
     if settings.norm == "batch":
         return nn.BatchNorm2d(channels, eps=settings.norm_eps, momentum=1.0 - settings.bn_decay)
     return nn.InstanceNorm2d(channels, eps=settings.norm_eps, affine=True)
+
+
+def minus_median(x: torch.Tensor) -> torch.Tensor:
+    """Each image minus its per-channel median: the background colour, as digits cover under a
+    fifth of an MNIST image, so the background reads 0 whatever its colour."""
+    return x - x.flatten(2).median(dim=2).values[:, :, None, None]
 
 
 class SamePad(nn.Module):
@@ -142,6 +150,17 @@ class Generator(nn.Module):
     With `long_skip` (not in the reference) the stem's full-resolution features are added to the
     last upsampling block's output, so stroke geometry does not have to survive the 7×7
     bottleneck: translating a digit mostly means keeping its strokes where they are.
+
+    With `median_offset` (not in the reference) the stem also reads each pixel's distance from
+    the image's per-channel median, which is its background colour (a digit covers under a
+    fifth of the image). The background then reads exactly 0 whatever its colour, and a digit
+    whose grey levels straddle a pale background (bright core, darker edge) reads positive
+    throughout; a convolution cannot find an image-wide median on its own.
+
+    With `attention_mask` (AttentionGAN's output, Tang et al. 2019; not in the reference) the
+    last conv also predicts a per-pixel mask that mixes the generated image with the input
+    itself (grey repeated into RGB, or RGB averaged to grey): the digit's core, whose grey
+    levels the other domain keeps, can be copied exactly instead of redrawn.
     """
 
     def __init__(self, in_channels: int, out_channels: int, settings: NetSettings) -> None:
@@ -152,28 +171,48 @@ class Generator(nn.Module):
             return [conv, norm_layer(channels, settings), nn.ReLU(inplace=True)]
 
         layers: list[nn.Module] = [ReflectPad(3)]
-        layers += conv_norm_relu(nn.Conv2d(in_channels, w, 7), w)
+        stem_inputs = 2 * in_channels if settings.median_offset else in_channels
+        layers += conv_norm_relu(nn.Conv2d(stem_inputs, w, 7), w)
         layers += [SamePad(3, 2), *conv_norm_relu(nn.Conv2d(w, 2 * w, 3, stride=2), 2 * w)]
         layers += [SamePad(3, 2), *conv_norm_relu(GemmGradConv2d(2 * w, 4 * w, 3, stride=2), 4 * w)]
         layers += [ResidualBlock(4 * w, settings) for _ in range(settings.res_blocks)]
         layers += conv_norm_relu(UpsampleSame(4 * w, 2 * w), 2 * w)
         layers += conv_norm_relu(UpsampleSame(2 * w, w), w)
         self.stem_end, self.head_start = 4, len(layers)  # stem: pad, conv, norm, ReLU
-        layers += [ReflectPad(3), nn.Conv2d(w, out_channels, 7)]
+        head_outputs = out_channels + 1 if settings.attention_mask else out_channels
+        layers += [ReflectPad(3), nn.Conv2d(w, head_outputs, 7)]
         if settings.final_norm:
-            layers += [norm_layer(out_channels, settings)]
+            layers += [norm_layer(head_outputs, settings)]
         layers += [nn.Sigmoid() if settings.output == "sigmoid" else nn.Tanh()]
         self.model = nn.Sequential(*layers)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.long_skip = settings.long_skip
+        self.long_skip, self.median_offset = settings.long_skip, settings.median_offset
+        self.attention_mask, self.output = settings.attention_mask, settings.output
         initialise(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.long_skip:
-            return self.model(x)
-        stem = self.model[: self.stem_end](x)
-        decoded = self.model[self.stem_end : self.head_start](stem)
-        return self.model[self.head_start :](decoded + stem)
+        image = x
+        if self.median_offset:
+            x = torch.cat([x, minus_median(x).abs()], dim=1)
+        if self.long_skip:
+            stem = self.model[: self.stem_end](x)
+            decoded = self.model[self.stem_end : self.head_start](stem)
+            y = self.model[self.head_start :](decoded + stem)
+        else:
+            y = self.model(x)
+        if not self.attention_mask:
+            return y
+        generated, mask = y[:, : self.out_channels], y[:, self.out_channels :]
+        if self.output == "tanh":
+            mask = (mask + 1) / 2
+        return mask * generated + (1 - mask) * self.as_output_channels(image)
+
+    def as_output_channels(self, image: torch.Tensor) -> torch.Tensor:
+        if image.shape[1] == self.out_channels:
+            return image
+        if self.out_channels == 1:
+            return image.mean(dim=1, keepdim=True)
+        return image.expand(-1, self.out_channels, -1, -1)
 
 
 class Discriminator(nn.Module):

@@ -13,9 +13,11 @@ PAIRINGS = ("disjoint", "shuffled")
 # good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer residual blocks, no
 # norm on the generator's last layer (so a sigmoid can reach pure black and white without
 # waiting for a batch-norm scale to grow at lr-sized steps), a long skip that carries the
-# full-resolution stem past the bottleneck (stroke placement), the CycleGAN paper's identity
-# term (ties outputs to the pixels the input shows), batch 64 at a learning rate of 1e-3
-# decayed linearly to zero over the last two of three epochs, and bf16 autocast.
+# full-resolution stem past the bottleneck (stroke placement), an input channel that reads each
+# pixel's distance from the image's background colour (a digit on a pale background), an
+# attention mask that lets the output copy the input's pixels (the digit's core), the CycleGAN
+# paper's identity term (ties outputs to the pixels the input shows), batch 64 at a learning
+# rate of 1e-3 decayed linearly to zero over the last two of three epochs, and bf16 autocast.
 PRESETS: dict[str, dict] = {
     "reference": {},
     "quick": {
@@ -30,6 +32,8 @@ PRESETS: dict[str, dict] = {
             "disc_width": 24,
             "final_norm": False,
             "long_skip": True,
+            "median_offset": True,
+            "attention_mask": True,
         },
     },
 }

@@ -84,6 +84,58 @@ def test_long_skip_carries_the_stem_past_a_silent_decoder():
     assert count_parameters(Generator(1, 3, NetSettings(long_skip=True))) == 1_965_641
 
 
+def test_median_offset_reads_every_background_as_zero():
+    """Real colored-background digits: the stem's extra channels are the input's distance from
+    its background colour, so background pixels read 0 whatever the colour, and digit pixels,
+    darker or brighter than a pale background, read more."""
+    from mnist_cyclegan.data import load_mnist
+    from mnist_cyclegan.domains import draw_colors, render
+
+    grey = load_mnist().x_test[:8]
+    colors = draw_colors(8, seed=3)
+    colors[0] = (250, 245, 252)  # pale: the digit's edge is darker than the background
+    images = torch.from_numpy(render(grey, "colored-background", colors)).permute(0, 3, 1, 2)
+    x = images.float() / 255
+    g = Generator(3, 1, NetSettings(gen_width=8, res_blocks=1, median_offset=True)).eval()
+    seen = []
+    g.model[1].register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    with torch.no_grad():
+        assert g(x).shape == (8, 1, 28, 28)
+    stem_input = seen[0][:, :, 3:-3, 3:-3]  # without the reflection padding
+    assert stem_input.shape == (8, 6, 28, 28)
+    assert torch.equal(stem_input[:, :3], x)
+    offset = stem_input[:, 3:]
+    background = torch.from_numpy(grey < 127.5)[:, None].expand(-1, 3, -1, -1)
+    assert torch.equal(offset[background], torch.zeros_like(offset[background]))
+    background_color = torch.from_numpy(colors).float()[:, :, None, None] / 255
+    assert torch.equal(offset, (x - background_color).abs())
+    digit_moves = offset.amax(dim=1) > 0
+    assert bool(digit_moves[torch.from_numpy(grey >= 127.5)].all())
+
+
+@pytest.mark.parametrize(("cin", "cout"), [(1, 3), (3, 1), (3, 3)])
+def test_attention_mask_copies_the_input_where_it_is_closed(cin, cout):
+    """Mask logits forced low: the output is the input itself, grey repeated into RGB or RGB
+    averaged to grey; forced high: the generated image alone."""
+    torch.manual_seed(0)
+    settings = NetSettings(gen_width=8, res_blocks=1, final_norm=False, attention_mask=True)
+    g = Generator(cin, cout, settings).eval()
+    head = g.model[g.head_start + 1]
+    assert head.out_channels == cout + 1
+    x = torch.rand(2, cin, 28, 28)
+    expected = x.expand(-1, cout, -1, -1) if cin == 1 else x.mean(dim=1, keepdim=True)
+    expected = x if cin == cout else expected
+    with torch.no_grad():
+        head.weight[cout:].zero_()
+        head.bias[cout:] = -60.0
+        assert torch.allclose(g(x), expected, atol=1e-6)
+        head.bias[cout:] = 60.0
+        generated = g.model[: g.head_start + 2](x).sigmoid()[:, :cout]
+        assert torch.allclose(g(x), generated, atol=1e-6)
+    plain = NetSettings(gen_width=8, res_blocks=1, final_norm=False)
+    assert count_parameters(g) - count_parameters(Generator(cin, cout, plain)) == 8 * 49 + 1
+
+
 def conv(cin: int, cout: int, k: int) -> int:
     return cin * cout * k * k + cout  # weights + bias (the reference keeps conv biases)
 
