@@ -31,11 +31,13 @@ def test_training_on_cuda_writes_a_run_and_resumes(runner, tmp_path, precision):
 
 
 def test_translate_and_eval_on_cuda(runner, tmp_path):
+    """With the quick preset's generator inputs (median offset, attention mask) on the GPU."""
     out = tmp_path / "run"
-    assert (
-        run_cli(runner, "train", "--out", out, "--device", "cuda", *TINY, "--steps", "5").exit_code
-        == 0
+    quick_inputs = ["--median-offset", "--attention-mask", "--lambda-identity", "5"]
+    trained = run_cli(
+        runner, "train", "--out", out, "--device", "cuda", *TINY, *quick_inputs, "--steps", "5"
     )
+    assert trained.exit_code == 0, trained.output
     result = run_cli(
         runner, "eval", out / "weights.safetensors", "--limit", "200", "--device", "cuda"
     )
