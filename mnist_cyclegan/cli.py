@@ -156,7 +156,7 @@ def train(
     ] = None,
     median_offset: Annotated[
         bool | None,
-        _option("Generator also reads its input minus its median colour (reference: no)."),
+        _option("Generator also reads |input − its median colour| (reference: no)."),
     ] = None,
     attention_mask: Annotated[
         bool | None,

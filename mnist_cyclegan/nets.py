@@ -32,7 +32,7 @@ class NetSettings:
     norm_eps: float = 1e-3
     final_norm: bool = True  # the reference normalises the last conv before its sigmoid
     long_skip: bool = False  # add the full-resolution stem features to the decoder's output
-    median_offset: bool = False  # the generator also reads its input minus its median colour
+    median_offset: bool = False  # the stem also reads |input − the image's median colour|
     attention_mask: bool = False  # output = mask · generated + (1 − mask) · input
 
     def to_dict(self) -> dict:
@@ -208,6 +208,8 @@ class Generator(nn.Module):
         return mask * generated + (1 - mask) * self.as_output_channels(image)
 
     def as_output_channels(self, image: torch.Tensor) -> torch.Tensor:
+        """The input as the output domain holds an image: grey repeated into RGB, RGB averaged
+        to grey (a grey pixel keeps its value either way)."""
         if image.shape[1] == self.out_channels:
             return image
         if self.out_channels == 1:

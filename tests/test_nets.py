@@ -113,12 +113,17 @@ def test_median_offset_reads_every_background_as_zero():
     assert bool(digit_moves[torch.from_numpy(grey >= 127.5)].all())
 
 
-@pytest.mark.parametrize(("cin", "cout"), [(1, 3), (3, 1), (3, 3)])
-def test_attention_mask_copies_the_input_where_it_is_closed(cin, cout):
+@pytest.mark.parametrize(
+    ("cin", "cout", "output"),
+    [(1, 3, "sigmoid"), (3, 1, "sigmoid"), (3, 3, "sigmoid"), (3, 1, "tanh")],
+)
+def test_attention_mask_copies_the_input_where_it_is_closed(cin, cout, output):
     """Mask logits forced low: the output is the input itself, grey repeated into RGB or RGB
     averaged to grey; forced high: the generated image alone."""
     torch.manual_seed(0)
-    settings = NetSettings(gen_width=8, res_blocks=1, final_norm=False, attention_mask=True)
+    settings = NetSettings(
+        gen_width=8, res_blocks=1, final_norm=False, attention_mask=True, output=output
+    )
     g = Generator(cin, cout, settings).eval()
     head = g.model[g.head_start + 1]
     assert head.out_channels == cout + 1
@@ -130,9 +135,9 @@ def test_attention_mask_copies_the_input_where_it_is_closed(cin, cout):
         head.bias[cout:] = -60.0
         assert torch.allclose(g(x), expected, atol=1e-6)
         head.bias[cout:] = 60.0
-        generated = g.model[: g.head_start + 2](x).sigmoid()[:, :cout]
+        generated = g.model(x)[:, :cout]  # through the head's own activation
         assert torch.allclose(g(x), generated, atol=1e-6)
-    plain = NetSettings(gen_width=8, res_blocks=1, final_norm=False)
+    plain = NetSettings(gen_width=8, res_blocks=1, final_norm=False, output=output)
     assert count_parameters(g) - count_parameters(Generator(cin, cout, plain)) == 8 * 49 + 1
 
 
