@@ -24,8 +24,14 @@ from mnist_cyclegan.settings import TrainSettings
 # Earlier presets ("P1", "P2" in BENCHMARKS.md) written as changes to today's, then the
 # changes that led from each to the next.
 P2 = {"median_offset": False, "attention_mask": False}
-P1 = {**P2, "batch_size": 32, "lr": 5e-4, "lr_decay_epochs": 1, "disc_width": 32}
-P1 |= {"lambda_identity": 0.0}
+P1 = {
+    **P2,
+    "batch_size": 32,
+    "lr": 5e-4,
+    "lr_decay_epochs": 1,
+    "disc_width": 32,
+    "lambda_identity": 0.0,
+}
 CANDIDATES: dict[str, dict] = {
     "P1": P1,
     "P1 --lambda-identity 5": {**P1, "lambda_identity": 5.0},
