@@ -23,6 +23,7 @@ from functools import partial
 import torch
 from torch import nn
 
+from mnist_cyclegan.chains import chains_pay
 from mnist_cyclegan.gemm_conv import GemmGradConv2d
 from mnist_cyclegan.losses import ImagePool
 from mnist_cyclegan.model import Networks, build_networks, build_optimizers
@@ -120,6 +121,8 @@ class Variant:
     pad_in_dtype: bool = True  # off: reflection padding cast to fp32 by autocast
     fused_adam: bool = True
     gemm_weight_grad: bool = True  # off: oneDNN's bf16 weight gradients
+    side_by_side: bool = True  # off: the two chains of each update one after the other
+    side_by_side_all: bool = False  # on: the generators' too, even with the identity term
     compiled: bool = False
 
     def label(self) -> str:
@@ -128,6 +131,8 @@ class Variant:
         parts += [] if self.pad_in_dtype else ["-pad-in-dtype"]
         parts += [] if self.fused_adam else ["-fused-adam"]
         parts += [] if self.gemm_weight_grad else ["-gemm-wgrad"]
+        parts += [] if self.side_by_side else ["-side-by-side"]
+        parts += ["+side-by-side-generators"] if self.side_by_side_all else []
         parts += ["compiled"] if self.compiled else []
         return "(b) mnistgan " + " ".join(parts)
 
@@ -168,7 +173,12 @@ def mnistgan_step(
     pools = (ImagePool(0, 0), ImagePool(0, 1))
     real_a = torch.rand(batch, 1, 28, 28, device=device).contiguous(memory_format=fmt)
     real_b = torch.rand(batch, 3, 28, 28, device=device).contiguous(memory_format=fmt)
-    return lambda: train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings)
+    side_by_side = variant.side_by_side and chains_pay(device)
+    if variant.side_by_side_all:
+        side_by_side = "all"
+    return lambda: train_step(
+        nets, opt_g, opt_d, pools, real_a, real_b, settings, side_by_side=side_by_side
+    )
 
 
 def time_rounds(steps_by_label: dict, device: torch.device, steps: int, repeats: int) -> dict:
@@ -227,8 +237,13 @@ def main() -> None:
         replace(default, pad_in_dtype=False),
         replace(default, fused_adam=False),
         replace(default, gemm_weight_grad=False),
+        replace(default, side_by_side=False),
         Variant(
-            subpixel_upsample=False, pad_in_dtype=False, fused_adam=False, gemm_weight_grad=False
+            subpixel_upsample=False,
+            pad_in_dtype=False,
+            fused_adam=False,
+            gemm_weight_grad=False,
+            side_by_side=False,
         ),
     ]
     if args.quick:
@@ -239,7 +254,9 @@ def main() -> None:
     baseline_label = "(a) plain fp32 reference loop"
     steps_by_label = {baseline_label: plain_loop(device, args.batch)}
     if args.preset != "reference":
-        variants = [Variant(precision="fp32"), default]
+        variants = [Variant(precision="fp32"), default, replace(default, side_by_side=False)]
+        if TrainSettings.preset(args.preset).lambda_identity > 0:
+            variants.append(replace(default, side_by_side_all=True))
         baseline_label = variants[0].label()
         steps_by_label = {}
     for variant in variants:

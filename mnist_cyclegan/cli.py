@@ -167,6 +167,10 @@ def train(
     ] = 0,
     log_every: Annotated[int, _option("Read losses back every N steps.")] = 10,
     channels_last: Annotated[bool, _option("NHWC memory layout (faster convolutions).")] = True,
+    side_by_side: Annotated[
+        bool,
+        _option("On a CPU, run each update's two independent halves on two threads (faster)."),
+    ] = True,
     eval_every: Annotated[int, _option("Evaluate on 1,000 test digits every N steps.")] = 0,
     poison_step: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
@@ -234,6 +238,7 @@ def train(
             reporter=reporter,
             poison_step=poison_step,
             channels_last=channels_last,
+            two_threads=side_by_side,
             eval_every=max(0, eval_every),
             world=world,
         )

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.chains import DeferrableBatchNorm2d
 from mnist_cyclegan.gemm_conv import GemmGradConv2d
 
 NORMS = ("batch", "instance")
@@ -41,7 +42,8 @@ class NetSettings:
 
 def norm_layer(channels: int, settings: NetSettings) -> nn.Module:
     if settings.norm == "batch":
-        return nn.BatchNorm2d(channels, eps=settings.norm_eps, momentum=1.0 - settings.bn_decay)
+        momentum = 1.0 - settings.bn_decay
+        return DeferrableBatchNorm2d(channels, eps=settings.norm_eps, momentum=momentum)
     return nn.InstanceNorm2d(channels, eps=settings.norm_eps, affine=True)
 
 
@@ -223,7 +225,9 @@ class Discriminator(nn.Module):
     def __init__(self, in_channels: int, settings: NetSettings) -> None:
         super().__init__()
         w = settings.disc_width
-        layers: list[nn.Module] = [SamePad(4, 2), nn.Conv2d(in_channels, w, 4, stride=2)]
+        # GEMM weight gradient here too: oneDNN's bf16 one for this conv (1 or 3 input channels)
+        # was not deterministic while D_A's and D_B's ran side by side (chains.py).
+        layers: list[nn.Module] = [SamePad(4, 2), GemmGradConv2d(in_channels, w, 4, stride=2)]
         layers += [nn.LeakyReLU(0.2, inplace=True)]
         channels = w
         for out, stride in ((2 * w, 2), (4 * w, 2), (8 * w, 1)):

@@ -22,6 +22,7 @@ from mnist_cyclegan import __version__
 from mnist_cyclegan.atomic import write_text_atomic
 from mnist_cyclegan.batches import TrainingData, training_data
 from mnist_cyclegan.calibrate import recalibrated_copy
+from mnist_cyclegan.chains import chains_pay
 from mnist_cyclegan.checkpoint import Progress, load_checkpoint, save_checkpoint
 from mnist_cyclegan.distributed import (
     World,
@@ -245,6 +246,7 @@ def run_training(
     reporter: Reporter | None = None,
     poison_step: int | None = None,
     channels_last: bool = True,
+    two_threads: bool = True,
     eval_every: int = 0,
     eval_limit: int = 1000,
     world: World | None = None,
@@ -385,6 +387,7 @@ def run_training(
                 settings,
                 poison=poison_step == progress.step + 1,
                 average=average,
+                side_by_side=two_threads and chains_pay(device),
             )
             progress.nonfinite |= ~torch.isfinite(losses).all()
             progress.epoch_sums += losses

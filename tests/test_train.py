@@ -202,25 +202,53 @@ def test_quick_preset_trains_and_its_weights_rebuild_its_design(runner, tmp_path
 def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
     """mnist (grey) ↔ colored-background (RGB): a grey digit repeated into RGB is a valid
     input to G_ba, so the identity term asks G_ba to hand it back unchanged; RGB cannot be fed
-    to G_ab without losing its colour, so that half of the term is left out."""
+    to G_ab without losing its colour, so that half of the term is left out.
+
+    What the term adds to a step is checked exactly: G_ba's gradient gains λ·∂|F(a) − a|/∂θ
+    and G_ab's is unchanged. (A short training run is no test of it: under the reference's
+    batch-normalised sigmoid output, the identity alone takes hundreds of steps to be learned,
+    and in 60 steps the GAN's own randomness decides which run copies its input better.)"""
+    import copy
+    from dataclasses import replace
+
     from mnist_cyclegan.data import load_mnist
-    from mnist_cyclegan.step import as_input
+    from mnist_cyclegan.domains import draw_colors, render
+    from mnist_cyclegan.model import build_networks
+    from mnist_cyclegan.settings import TrainSettings
+    from mnist_cyclegan.step import as_input, identity_loss, update_generators
 
     grey = torch.rand(2, 1, 4, 4)
     assert torch.equal(as_input(grey, 3), grey.expand(-1, 3, -1, -1))
     assert as_input(torch.rand(2, 3, 4, 4), 1) is None
     assert as_input(grey, 1) is grey
 
-    held_out = torch.from_numpy(load_mnist().x_test[:256]).float()[:, None] / 255.0
-    errors = {}
     for weight in ("0", "10"):
         out = tmp_path / f"identity-{weight}"
-        result = train(runner, out, "--steps", "60", "--lr", "5e-3", "--lambda-identity", weight)
+        result = train(runner, out, "--steps", "20", "--lambda-identity", weight)
         assert result.exit_code == 0, result.output
         identity = [float(row["identity"]) for row in read_losses(out / "losses.csv")]
         assert all(value > 0 for value in identity) if weight != "0" else set(identity) == {0.0}
-        _, g_ba, _ = load_generators(out / "weights.safetensors")
-        with torch.no_grad():
-            errors[weight] = (g_ba(held_out.expand(-1, 3, -1, -1)) - held_out).abs().mean().item()
-    # Seeded: about 0.17 without the term and 0.03 with it on torch 2.13.
-    assert errors["10"] < 0.5 * errors["0"], errors
+
+    digits = load_mnist().x_test[:32]
+    real_a = torch.from_numpy(digits[:16]).float()[:, None] / 255.0
+    coloured = render(digits[16:], "colored-background", draw_colors(16, seed=1))
+    real_b = torch.from_numpy(coloured).permute(0, 3, 1, 2).float() / 255.0
+    settings = replace(TrainSettings(precision="fp32"), lambda_identity=10.0)
+    settings = replace(settings, net=replace(settings.net, gen_width=8, res_blocks=1))
+    nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"))
+    grads = {}
+    for weight in (0.0, 10.0):
+        copied = copy.deepcopy(nets)
+        update_generators(copied, real_a, real_b, replace(settings, lambda_identity=weight))
+        grads[weight] = [dict(g.named_parameters()) for g in (copied.g_ab, copied.g_ba)]
+    copied = copy.deepcopy(nets)
+    identity_loss(copied.g_ba, real_a, 3).backward()
+    term = {name: p.grad for name, p in copied.g_ba.named_parameters()}
+    for name, param in grads[10.0][0].items():  # G_ab
+        assert torch.allclose(param.grad, grads[0.0][0][name].grad, rtol=1e-5, atol=1e-7), name
+    for name, param in grads[10.0][1].items():  # G_ba
+        added, expected = param.grad - grads[0.0][1][name].grad, 10.0 * term[name]
+        if name.endswith(".bias") and float(expected.abs().max()) < 1e-5:
+            continue  # a conv bias feeding batch norm: truly 0, so both sides are rounding
+        assert torch.allclose(added, expected, rtol=1e-3, atol=1e-5), name
+    assert max(float(t.abs().max()) for t in term.values()) > 1e-3  # it does move G_ba
