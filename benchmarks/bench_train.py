@@ -122,7 +122,6 @@ class Variant:
     fused_adam: bool = True
     gemm_weight_grad: bool = True  # off: oneDNN's bf16 weight gradients
     side_by_side: bool = True  # off: the two chains of each update one after the other
-    side_by_side_all: bool = False  # on: the generators' too, even with the identity term
     compiled: bool = False
 
     def label(self) -> str:
@@ -132,7 +131,6 @@ class Variant:
         parts += [] if self.fused_adam else ["-fused-adam"]
         parts += [] if self.gemm_weight_grad else ["-gemm-wgrad"]
         parts += [] if self.side_by_side else ["-side-by-side"]
-        parts += ["+side-by-side-generators"] if self.side_by_side_all else []
         parts += ["compiled"] if self.compiled else []
         return "(b) mnistgan " + " ".join(parts)
 
@@ -174,8 +172,6 @@ def mnistgan_step(
     real_a = torch.rand(batch, 1, 28, 28, device=device).contiguous(memory_format=fmt)
     real_b = torch.rand(batch, 3, 28, 28, device=device).contiguous(memory_format=fmt)
     side_by_side = variant.side_by_side and chains_pay(device)
-    if variant.side_by_side_all:
-        side_by_side = "all"
     return lambda: train_step(
         nets, opt_g, opt_d, pools, real_a, real_b, settings, side_by_side=side_by_side
     )
@@ -255,8 +251,6 @@ def main() -> None:
     steps_by_label = {baseline_label: plain_loop(device, args.batch)}
     if args.preset != "reference":
         variants = [Variant(precision="fp32"), default, replace(default, side_by_side=False)]
-        if TrainSettings.preset(args.preset).lambda_identity > 0:
-            variants.append(replace(default, side_by_side_all=True))
         baseline_label = variants[0].label()
         steps_by_label = {}
     for variant in variants:

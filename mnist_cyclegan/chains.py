@@ -3,9 +3,9 @@
 A CycleGAN step splits into two chains that share no intermediate tensor: a → G_ab → G_ba with
 D_B judging the fake, and b → G_ba → G_ab with D_A; the discriminator update splits into D_A's
 and D_B's. On a small CPU, PyTorch's kernels use the cores less well when they split each
-operation between them than when each core runs a chain of its own (on 2 cores: 1.92 s for the
-reference step on one thread, 1.04 s on two, where perfect splitting would give 0.96 s; the
-halves measured ~10% faster side by side, `python benchmarks/bench_train.py`).
+operation between them than when each core runs a chain of its own: on 2 cores the reference
+step took 1.92 s on one thread and 1.04 s on two, where perfect splitting would give 0.96 s.
+What side by side gains is measured by `python benchmarks/bench_train.py` (BENCHMARKS.md).
 
 Running them concurrently needs three things to stay exact and deterministic:
 - Gradients: each chain takes its own with `torch.autograd.grad`, and they are added in a
@@ -16,6 +16,12 @@ Running them concurrently needs three things to stay exact and deterministic:
   would give (in real arithmetic): with decay d = 1 − momentum and k updates in the second
   chain, r = r₂ + dᵏ (r₁ − r₀).
 - Random numbers: drawn before the threads start, or from each chain's own generator.
+
+Each chain runs on one fixed thread with a fixed thread count, so a step repeats bit for bit
+(tests/test_chains.py). One oneDNN kernel did not: the bf16 weight gradient of the
+discriminator's first conv (1 or 3 input channels) differed by one bf16 step in about two runs
+of three while D_A's and D_B's ran at once, so that conv takes the GEMM weight gradient
+(gemm_conv.py) like the discriminator's other convs.
 """
 
 from __future__ import annotations

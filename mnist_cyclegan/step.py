@@ -138,20 +138,19 @@ def train_step(
     settings: TrainSettings,
     poison: bool = False,
     average: Callable[[list[torch.nn.Parameter]], None] | None = None,
-    side_by_side: bool | str | None = None,
+    side_by_side: bool | None = None,
 ) -> torch.Tensor:
     """Update G_ab, G_ba then D_a, D_b once; return the losses named in LOSS_NAMES.
 
     `side_by_side` (default: where it pays, chains.py) runs each update's halves on two CPU
-    threads. The generators' halves balance only without the identity term (it adds a third
-    generator pass to one half), so with it only the discriminators go side by side, unless
-    `side_by_side` is "all" (measured slower: BENCHMARKS.md)."""
+    threads. With the identity term the generators' halves do not balance (it adds a third
+    generator pass to the second), yet side by side still measured faster (BENCHMARKS.md)."""
     if side_by_side is None:
         side_by_side = chains_pay(real_a.device)
 
     # 1. Generators, with the discriminators frozen.
     set_requires_grad((nets.d_a, nets.d_b), False)
-    if side_by_side == "all" or (side_by_side and settings.lambda_identity == 0):
+    if side_by_side:
         fake_a, fake_b, g_losses = update_generators_side_by_side(nets, real_a, real_b, settings)
     else:
         fake_a, fake_b, g_losses = update_generators(nets, real_a, real_b, settings)
@@ -182,10 +181,12 @@ def set_grads(params: list[torch.nn.Parameter], *grads: list[torch.Tensor]) -> N
     """`.grad` = the sum of each chain's gradient, added in a fixed order and laid out like its
     parameter (fused Adam walks parameter, gradient and moments as flat memory)."""
     for i, param in enumerate(params):
-        param.grad = torch.empty_like(param)
-        param.grad.copy_(grads[0][i])
+        first = grads[0][i]
+        if first.stride() != param.stride():
+            first = torch.empty_like(param).copy_(first)
         for more in grads[1:]:
-            param.grad.add_(more[i])
+            first.add_(more[i])
+        param.grad = first
 
 
 def update_generators_side_by_side(

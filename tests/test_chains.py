@@ -26,7 +26,7 @@ def real_pairs(count: int) -> tuple[torch.Tensor, torch.Tensor]:
     return a, torch.from_numpy(b).permute(0, 3, 1, 2).float() / 255
 
 
-def state_after_steps(settings: TrainSettings, side_by_side, steps: int, threads: int):
+def state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int, threads: int):
     """Each chain of a side-by-side step gets half the threads: `threads` 2 for it, 1 for one
     after the other, so each kernel rounds alike and what remains is the step's own arithmetic
     (two threads in one kernel sum in another order: up to 15% on some gradient entries)."""
@@ -38,7 +38,7 @@ def state_after_steps(settings: TrainSettings, side_by_side, steps: int, threads
         torch.set_num_threads(saved_threads)
 
 
-def _state_after_steps(settings: TrainSettings, side_by_side, steps: int):
+def _state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int):
     nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"))
     opt_g, opt_d = build_optimizers(nets, settings, torch.device("cpu"))
     pools = (ImagePool(settings.pool_size, 0), ImagePool(settings.pool_size, 1))
@@ -60,17 +60,15 @@ def test_side_by_side_step_computes_what_one_after_the_other_does(preset):
     """fp32, with the history pool, cycle noise and (quick) the identity term on: losses,
     every gradient and every batch-norm running statistic agree to float32 rounding. The
     running statistics exercise the merge of the second chain's private copies: G_ab and G_ba
-    are each used by both chains, D_a by the second only. ("all": the generators' halves side
-    by side even with the identity term, which the trainer does not do, as it is slower.)
-    One step: after it, Adam turns the rounding noise of gradients that are truly zero into
-    full-size updates (the GAN noise floor of test_distributed.py), so later steps would
-    compare that noise, not the step."""
+    are each used by both chains, D_a by the second only. One step: after it, Adam turns the
+    rounding noise of gradients that are truly zero into full-size updates (the GAN noise floor
+    of test_distributed.py), so later steps would compare that noise, not the step."""
     settings = replace(TrainSettings.preset(preset), precision="fp32", pool_size=8)
     settings = replace(settings, cycle_noise=0.05)
     torch.manual_seed(0)
     one_after, grads_one, buffers_one = state_after_steps(settings, False, steps=1, threads=1)
     torch.manual_seed(0)
-    beside, grads_two, buffers_two = state_after_steps(settings, "all", steps=1, threads=2)
+    beside, grads_two, buffers_two = state_after_steps(settings, True, steps=1, threads=2)
     assert torch.allclose(beside, one_after, rtol=1e-5, atol=1e-6), (beside, one_after)
     for key, grad in grads_one.items():
         scale = float(grad.abs().max())
