@@ -3,9 +3,8 @@
 A CycleGAN step splits into two chains that share no intermediate tensor: a → G_ab → G_ba with
 D_B judging the fake, and b → G_ba → G_ab with D_A; the discriminator update splits into D_A's
 and D_B's. On a small CPU, PyTorch's kernels use the cores less well when they split each
-operation between them than when each core runs a chain of its own: on 2 cores the reference
-step took 1.92 s on one thread and 1.04 s on two, where perfect splitting would give 0.96 s.
-What side by side gains is measured by `python benchmarks/bench_train.py` (BENCHMARKS.md).
+operation between them than when each core runs a chain of its own. What side by side gains is
+measured by `python benchmarks/bench_train.py` (the -side-by-side row, BENCHMARKS.md).
 
 Running them concurrently needs three things to stay exact and deterministic:
 - Gradients: each chain takes its own with `torch.autograd.grad`, and they are added in a

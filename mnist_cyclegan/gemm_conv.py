@@ -12,6 +12,8 @@ the same, so weight files do not change.
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -69,6 +71,64 @@ class _GemmWeightGradConv(torch.autograd.Function):
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad_out.sum(dim=(0, 2, 3))
         return grad_x, grad_weight, grad_bias, None
+
+
+# oneDNN's CPU weight-gradient kernels are not safe to run on two threads at once (chains.py):
+# the side-by-side step gave results differing by one bf16 step from run to run until every
+# oneDNN weight gradient went through this lock (oneDNN's default build shares one scratchpad
+# between primitives and allows a primitive only on the thread that created it).
+ONEDNN_WEIGHT_GRAD_LOCK = threading.Lock()
+
+
+class _LockedWeightGradConv(torch.autograd.Function):
+    """oneDNN's gradients, the weight's taken under ONEDNN_WEIGHT_GRAD_LOCK."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride):
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.has_bias = stride, bias is not None
+        return F.conv2d(x, weight, bias, stride)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        strides = [ctx.stride, ctx.stride]
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.ops.aten.convolution_backward(
+                grad_out, x, weight, None, strides, [0, 0], [1, 1], False, [0, 0], 1,
+                [True, False, False],
+            )[0]  # fmt: skip
+        wants_bias = ctx.has_bias and ctx.needs_input_grad[2]
+        if ctx.needs_input_grad[1] or wants_bias:
+            with ONEDNN_WEIGHT_GRAD_LOCK:
+                _, grad_weight, grad_bias = torch.ops.aten.convolution_backward(
+                    grad_out, x, weight, [weight.shape[0]] if wants_bias else None, strides,
+                    [0, 0], [1, 1], False, [0, 0], 1, [False, True, wants_bias],
+                )  # fmt: skip
+        return grad_x, grad_weight, grad_bias, None
+
+
+def conv2d_locked_weight_grad(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int = 1
+) -> torch.Tensor:
+    """`F.conv2d` (no padding) whose oneDNN weight gradient on the CPU holds the lock."""
+    if x.device.type != "cpu" or not (torch.is_grad_enabled() and weight.requires_grad):
+        return F.conv2d(x, weight, bias, stride)
+    dtype = cpu_bf16_dtype(x) or x.dtype
+    bias = None if bias is None else bias.to(dtype)
+    with torch.autocast("cpu", enabled=False):
+        return _LockedWeightGradConv.apply(x.to(dtype), weight.to(dtype), bias, stride)
+
+
+class LockedGradConv2d(nn.Conv2d):
+    """`nn.Conv2d` (no padding, dilation or groups) whose CPU weight gradient holds the lock:
+    for the convs where oneDNN's weight gradient beats the GEMM one (gemm_conv's table)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.padding != (0, 0) or self.dilation != (1, 1) or self.groups != 1:
+            return super().forward(x)
+        return conv2d_locked_weight_grad(x, self.weight, self.bias, self.stride[0])
 
 
 def cpu_bf16_dtype(x: torch.Tensor) -> torch.dtype | None:

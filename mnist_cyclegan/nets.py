@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mnist_cyclegan.chains import DeferrableBatchNorm2d
-from mnist_cyclegan.gemm_conv import GemmGradConv2d
+from mnist_cyclegan.gemm_conv import GemmGradConv2d, LockedGradConv2d, conv2d_locked_weight_grad
 
 NORMS = ("batch", "instance")
 OUTPUTS = ("sigmoid", "tanh")
@@ -120,7 +120,7 @@ class UpsampleSame(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bias = self.conv.bias.repeat_interleave(4) if self.conv.bias is not None else None
-        phases = F.conv2d(F.pad(x, (1, 0, 1, 0)), self.phase_kernel(), bias)
+        phases = conv2d_locked_weight_grad(F.pad(x, (1, 0, 1, 0)), self.phase_kernel(), bias)
         return F.pixel_shuffle(phases, 2)
 
     def forward_transposed(self, x: torch.Tensor) -> torch.Tensor:
@@ -174,15 +174,15 @@ class Generator(nn.Module):
 
         layers: list[nn.Module] = [ReflectPad(3)]
         stem_inputs = 2 * in_channels if settings.median_offset else in_channels
-        layers += conv_norm_relu(nn.Conv2d(stem_inputs, w, 7), w)
-        layers += [SamePad(3, 2), *conv_norm_relu(nn.Conv2d(w, 2 * w, 3, stride=2), 2 * w)]
+        layers += conv_norm_relu(LockedGradConv2d(stem_inputs, w, 7), w)
+        layers += [SamePad(3, 2), *conv_norm_relu(LockedGradConv2d(w, 2 * w, 3, stride=2), 2 * w)]
         layers += [SamePad(3, 2), *conv_norm_relu(GemmGradConv2d(2 * w, 4 * w, 3, stride=2), 4 * w)]
         layers += [ResidualBlock(4 * w, settings) for _ in range(settings.res_blocks)]
         layers += conv_norm_relu(UpsampleSame(4 * w, 2 * w), 2 * w)
         layers += conv_norm_relu(UpsampleSame(2 * w, w), w)
         self.stem_end, self.head_start = 4, len(layers)  # stem: pad, conv, norm, ReLU
         head_outputs = out_channels + 1 if settings.attention_mask else out_channels
-        layers += [ReflectPad(3), nn.Conv2d(w, head_outputs, 7)]
+        layers += [ReflectPad(3), LockedGradConv2d(w, head_outputs, 7)]
         if settings.final_norm:
             layers += [norm_layer(head_outputs, settings)]
         layers += [nn.Sigmoid() if settings.output == "sigmoid" else nn.Tanh()]

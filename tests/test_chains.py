@@ -116,23 +116,26 @@ def test_an_error_in_the_second_chain_reaches_the_caller_and_threads_are_restore
     assert seen["name"].startswith("mnistgan-chain")
 
 
-def test_side_by_side_steps_repeat_bit_for_bit_in_bf16():
-    """The trainer's own setting (bf16, channels-last, history pool), fresh networks five times
-    over: every gradient and statistic is the same to the bit. This caught oneDNN's bf16 weight
-    gradient for the discriminator's first conv, which differed by one bf16 step in about two
-    runs of three while D_A's and D_B's ran side by side (it now takes the GEMM path)."""
-    settings = replace(TrainSettings.preset("reference"), pool_size=4, batch_size=16)
-    settings = replace(settings, net=replace(settings.net, gen_width=8, res_blocks=1))
+@pytest.mark.parametrize("preset", ["reference", "quick"])
+def test_side_by_side_steps_repeat_bit_for_bit_in_bf16(preset):
+    """The trainer's own setting (bf16, channels-last, history pool), fresh networks ten times
+    over, one step each: every gradient and statistic is the same to the bit. This caught
+    oneDNN's CPU weight gradients, which differed by one bf16 step from run to run while the
+    halves ran at once (the discriminator's first conv; the quick generator's stem and first
+    down conv): each conv now takes its weight gradient as a GEMM or under gemm_conv's lock.
+    Without the lock, the quick case failed in both of two tries."""
+    settings = replace(TrainSettings.preset(preset), pool_size=4, batch_size=16)
+    if preset == "reference":
+        settings = replace(settings, net=replace(settings.net, gen_width=8, res_blocks=1))
     real_a, real_b = (x.contiguous(memory_format=torch.channels_last) for x in real_pairs(16))
     runs = []
-    for _ in range(5):
+    for _ in range(10):
         nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"))
         for net in nets.named().values():
             net.to(memory_format=torch.channels_last)
         opt_g, opt_d = build_optimizers(nets, settings, torch.device("cpu"))
         pools = (ImagePool(4, 0), ImagePool(4, 1))
-        for _ in range(2):
-            train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings, side_by_side=True)
+        train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings, side_by_side=True)
         runs.append(
             {
                 f"{name}.{key}": value.clone()
