@@ -17,10 +17,9 @@ Running them concurrently needs three things to stay exact and deterministic:
 - Random numbers: drawn before the threads start, or from each chain's own generator.
 
 Each chain runs on one fixed thread with a fixed thread count, so a step repeats bit for bit
-(tests/test_chains.py). One oneDNN kernel did not: the bf16 weight gradient of the
-discriminator's first conv (1 or 3 input channels) differed by one bf16 step in about two runs
-of three while D_A's and D_B's ran at once, so that conv takes the GEMM weight gradient
-(gemm_conv.py) like the discriminator's other convs.
+(tests/test_chains.py), once one more thing is in place: oneDNN's CPU weight-gradient kernels
+are not safe on two threads at once (results differed by one bf16 step from run to run). So
+every conv takes its weight gradient either as a GEMM or under one lock (gemm_conv.py).
 """
 
 from __future__ import annotations

@@ -145,17 +145,17 @@ class GemmGradConv2d(nn.Conv2d):
     """`nn.Conv2d` (no padding, dilation or groups) with the GEMM weight gradient on CPU bf16."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dtype = cpu_bf16_dtype(x)
-        plain = (
-            dtype is None
-            or not (torch.is_grad_enabled() and self.weight.requires_grad)
-            or self.padding != (0, 0)
+        if (
+            self.padding != (0, 0)
             or self.dilation != (1, 1)
             or self.groups != 1
             or self.stride[0] != self.stride[1]
-        )
-        if plain:
+        ):
             return super().forward(x)
+        dtype = cpu_bf16_dtype(x)
+        if dtype is None or not (torch.is_grad_enabled() and self.weight.requires_grad):
+            # oneDNN's weight gradient (fp32 on the CPU), under the lock; elsewhere plain
+            return conv2d_locked_weight_grad(x, self.weight, self.bias, self.stride[0])
         bias = None if self.bias is None else self.bias.to(dtype)
         with torch.autocast("cpu", enabled=False):
             return _GemmWeightGradConv.apply(
