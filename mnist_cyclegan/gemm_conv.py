@@ -49,25 +49,32 @@ def weight_grad_by_gemm(
     return as_weight(grads.t() @ patches, weight_shape)
 
 
+def conv_forward(ctx, x, weight, bias, stride) -> torch.Tensor:
+    """Forward of the two Functions below: keep what their backward needs."""
+    ctx.save_for_backward(x, weight)
+    ctx.stride, ctx.has_bias = stride, bias is not None
+    return F.conv2d(x, weight, bias, stride)
+
+
+def conv_input_grad(ctx, grad_out, x, weight) -> torch.Tensor | None:
+    """oneDNN's input gradient alone, where the input needs one."""
+    if not ctx.needs_input_grad[0]:
+        return None
+    return torch.ops.aten.convolution_backward(
+        grad_out, x, weight, None, [ctx.stride, ctx.stride], [0, 0], [1, 1], False, [0, 0], 1,
+        [True, False, False],
+    )[0]  # fmt: skip
+
+
 class _GemmWeightGradConv(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, weight, bias, stride):
-        ctx.save_for_backward(x, weight)
-        ctx.stride, ctx.has_bias = stride, bias is not None
-        return F.conv2d(x, weight, bias, stride)
+    forward = staticmethod(conv_forward)
 
     @staticmethod
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
-        stride = ctx.stride
-        grad_x = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_x = torch.ops.aten.convolution_backward(
-                grad_out, x, weight, None, [stride, stride], [0, 0], [1, 1], False, [0, 0], 1,
-                [True, False, False],
-            )[0]  # fmt: skip
+        grad_x, grad_weight, grad_bias = conv_input_grad(ctx, grad_out, x, weight), None, None
         if ctx.needs_input_grad[1]:
-            grad_weight = weight_grad_by_gemm(x, grad_out, weight.shape, stride)
+            grad_weight = weight_grad_by_gemm(x, grad_out, weight.shape, ctx.stride)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad_out.sum(dim=(0, 2, 3))
         return grad_x, grad_weight, grad_bias, None
@@ -83,28 +90,19 @@ ONEDNN_WEIGHT_GRAD_LOCK = threading.Lock()
 class _LockedWeightGradConv(torch.autograd.Function):
     """oneDNN's gradients, the weight's taken under ONEDNN_WEIGHT_GRAD_LOCK."""
 
-    @staticmethod
-    def forward(ctx, x, weight, bias, stride):
-        ctx.save_for_backward(x, weight)
-        ctx.stride, ctx.has_bias = stride, bias is not None
-        return F.conv2d(x, weight, bias, stride)
+    forward = staticmethod(conv_forward)
 
     @staticmethod
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
-        strides = [ctx.stride, ctx.stride]
-        grad_x = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_x = torch.ops.aten.convolution_backward(
-                grad_out, x, weight, None, strides, [0, 0], [1, 1], False, [0, 0], 1,
-                [True, False, False],
-            )[0]  # fmt: skip
+        grad_x, grad_weight, grad_bias = conv_input_grad(ctx, grad_out, x, weight), None, None
         wants_bias = ctx.has_bias and ctx.needs_input_grad[2]
         if ctx.needs_input_grad[1] or wants_bias:
             with ONEDNN_WEIGHT_GRAD_LOCK:
                 _, grad_weight, grad_bias = torch.ops.aten.convolution_backward(
-                    grad_out, x, weight, [weight.shape[0]] if wants_bias else None, strides,
-                    [0, 0], [1, 1], False, [0, 0], 1, [False, True, wants_bias],
+                    grad_out, x, weight, [weight.shape[0]] if wants_bias else None,
+                    [ctx.stride, ctx.stride], [0, 0], [1, 1], False, [0, 0], 1,
+                    [False, True, wants_bias],
                 )  # fmt: skip
         return grad_x, grad_weight, grad_bias, None
 
