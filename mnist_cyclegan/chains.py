@@ -47,7 +47,7 @@ class DeferrableBatchNorm2d(nn.BatchNorm2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         stats: NormStatsSnapshot | None = getattr(_local, "stats", None)
-        if stats is None or not self.training or self.momentum is None:
+        if stats is None or self not in stats.copies or not self.training or self.momentum is None:
             return super().forward(x)
         mean, var = stats.private(self)
         return F.batch_norm(x, mean, var, self.weight, self.bias, True, self.momentum, self.eps)
