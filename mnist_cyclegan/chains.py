@@ -96,7 +96,8 @@ def run_side_by_side(
     first: Callable[[], T], second: Callable[[], U], modules: Iterable[nn.Module]
 ) -> tuple[T, U]:
     """`first()` on this thread and `second()` on a worker, each with half the CPU threads;
-    batch-norm statistics of `modules` come out as if `first` had run before `second`."""
+    batch-norm statistics of `modules` (those `second` runs) come out as if `first` had run
+    before `second`."""
     global _worker
     if _worker is None:
         _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mnistgan-chain")

@@ -245,7 +245,7 @@ def update_discriminators_side_by_side(
     (d_a, grads_a), (d_b, grads_b) = run_side_by_side(
         lambda: update(nets.d_a, real_a, pool_a, fake_a),
         lambda: update(nets.d_b, real_b, pool_b, fake_b),
-        nets.named().values(),
+        [nets.d_b],  # the only module the second half runs
     )
     set_grads(list(nets.d_a.parameters()), grads_a)
     set_grads(list(nets.d_b.parameters()), grads_b)
