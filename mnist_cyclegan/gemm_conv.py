@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.phase_conv import conv2d_by_phases, input_grad_by_phases, phase_factor
+
 
 def gemm_operands(
     x: torch.Tensor, grad_out: torch.Tensor, weight_shape: torch.Size, stride: int
@@ -57,9 +59,12 @@ def conv_forward(ctx, x, weight, bias, stride) -> torch.Tensor:
 
 
 def conv_input_grad(ctx, grad_out, x, weight) -> torch.Tensor | None:
-    """oneDNN's input gradient alone, where the input needs one."""
+    """oneDNN's input gradient alone, where the input needs one; by output phases where the
+    input has too few channels for oneDNN's channel blocks (phase_conv.py)."""
     if not ctx.needs_input_grad[0]:
         return None
+    if ctx.stride == 1 and x.device.type == "cpu" and phase_factor(x.shape[1]) > 1:
+        return input_grad_by_phases(grad_out, weight, x)
     return torch.ops.aten.convolution_backward(
         grad_out, x, weight, None, [ctx.stride, ctx.stride], [0, 0], [1, 1], False, [0, 0], 1,
         [True, False, False],
@@ -121,11 +126,17 @@ def conv2d_locked_weight_grad(
 
 class LockedGradConv2d(nn.Conv2d):
     """`nn.Conv2d` (no padding, dilation or groups) whose CPU weight gradient holds the lock:
-    for the convs where oneDNN's weight gradient beats the GEMM one (gemm_conv's table)."""
+    for the convs where oneDNN's weight gradient beats the GEMM one (gemm_conv's table).
+    With few output channels and stride 1, on the CPU it computes by output phases."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.padding != (0, 0) or self.dilation != (1, 1) or self.groups != 1:
             return super().forward(x)
+        factor = phase_factor(self.out_channels)
+        if x.device.type == "cpu" and self.stride == (1, 1) and factor > 1:
+            return conv2d_by_phases(
+                x, self.weight, self.bias, factor, conv=conv2d_locked_weight_grad
+            )
         return conv2d_locked_weight_grad(x, self.weight, self.bias, self.stride[0])
 
 

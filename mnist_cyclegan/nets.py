@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.chains import DeferrableBatchNorm2d
 from mnist_cyclegan.gemm_conv import GemmGradConv2d, LockedGradConv2d, conv2d_locked_weight_grad
+from mnist_cyclegan.phase_conv import depth_to_space
 
 NORMS = ("batch", "instance")
 OUTPUTS = ("sigmoid", "tanh")
@@ -94,34 +95,32 @@ class UpsampleSame(nn.Module):
     """A 3×3 stride-2 transposed conv with TF "same" output: exactly twice the input size.
 
     The parameters are an `nn.ConvTranspose2d`'s, but the forward pass computes the same sums as
-    a sub-pixel convolution: one 2×2 conv to four phases of the output, then a pixel shuffle.
+    a sub-pixel convolution: one 2×2 conv to four phases of the output, then depth-to-space.
     On the CPU that is 3.5-6× faster than PyTorch's transposed conv forward and 1.6-2.6× with
     the backward pass (benchmarks/conv_grads.py), and it writes exactly 2H×2W instead of
     (2H+1)×(2W+1) and then cropping.
-    Output row 2m takes kernel rows 2 and 0 from input rows m-1 and m; row 2m+1 takes row 1 from
-    input row m; columns likewise. `PHASE_TAPS[a][p]` is the kernel row (3 = zero) that output
-    phase `a` applies to tap `p` of the 2×2 window over the input padded by one row on top.
+    Output row 2m takes kernel rows 2 and 0 from input rows m-1 and m; row 2m+1 takes rows 3
+    (a zero) and 1 from input rows m-1 and m; columns likewise. Flipped, the kernel padded to
+    4×4 lists rows 3, 2, 1, 0, so phase a's taps are every other row from 1 - a. The phases are
+    ordered (row phase, column phase, channel) for `depth_to_space` (phase_conv.py), which in
+    the channels-last layout is 4-5× faster than `F.pixel_shuffle`; and the kernel is built by
+    slicing, whose backward is cheap, where advanced indexing's took ~2 ms per call.
     """
-
-    PHASE_TAPS = ((2, 0), (3, 1))
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.conv = nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2)
 
     def phase_kernel(self) -> torch.Tensor:
-        """The (4·out, in, 2, 2) conv kernel whose pixel shuffle equals the transposed conv."""
-        weight = F.pad(self.conv.weight, (0, 1, 0, 1))  # kernel index 3 reads a zero
-        taps = torch.tensor(self.PHASE_TAPS, device=weight.device)
-        rows, cols = taps[:, :, None, None], taps[None, None, :, :]
-        kernel = weight[:, :, rows, cols]  # in, out, a, p, b, q
-        in_channels, out_channels = weight.shape[:2]
-        return kernel.permute(1, 2, 4, 0, 3, 5).reshape(4 * out_channels, in_channels, 2, 2)
+        """The (4·out, in, 2, 2) conv kernel whose depth-to-space equals the transposed conv."""
+        flipped = F.pad(self.conv.weight, (0, 1, 0, 1)).flip(2, 3)  # in, out, 4, 4
+        phases = [flipped[:, :, 1 - a :: 2, 1 - b :: 2] for a in range(2) for b in range(2)]
+        return torch.cat(phases, dim=1).transpose(0, 1)  # (a, b, out), in, 2, 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        bias = self.conv.bias.repeat_interleave(4) if self.conv.bias is not None else None
+        bias = self.conv.bias.repeat(4) if self.conv.bias is not None else None
         phases = conv2d_locked_weight_grad(F.pad(x, (1, 0, 1, 0)), self.phase_kernel(), bias)
-        return F.pixel_shuffle(phases, 2)
+        return depth_to_space(phases, 2)
 
     def forward_transposed(self, x: torch.Tensor) -> torch.Tensor:
         """The same layer the slow, literal way; the tests and the benchmark compare against it."""
