@@ -150,8 +150,32 @@ def cpu_bf16_dtype(x: torch.Tensor) -> torch.dtype | None:
     return torch.bfloat16 if x.dtype == torch.bfloat16 else None
 
 
+def conv2d_gemm_weight_grad(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int = 1
+) -> torch.Tensor:
+    """`F.conv2d` (no padding) with the GEMM weight gradient where it trains in bf16 on the CPU.
+
+    A kernel that covers its whole input (one output pixel, as each output phase of the
+    discriminator's last layer) is a linear layer on the flattened image: three plain matrix
+    products, no im2col, instead of oneDNN's kernels for one output channel."""
+    if x.shape[-2:] == weight.shape[-2:] and x.device.type == "cpu":
+        if not torch.is_autocast_enabled("cpu"):  # a bf16 input computes in bf16
+            weight, bias = weight.to(x.dtype), None if bias is None else bias.to(x.dtype)
+        pixels = x.permute(0, 2, 3, 1).flatten(1)  # a view for channels-last input
+        out = F.linear(pixels, weight.permute(0, 2, 3, 1).flatten(1), bias)
+        return out[:, :, None, None]
+    dtype = cpu_bf16_dtype(x)
+    if dtype is None or not (torch.is_grad_enabled() and weight.requires_grad):
+        # oneDNN's weight gradient (fp32 on the CPU), under the lock; elsewhere plain
+        return conv2d_locked_weight_grad(x, weight, bias, stride)
+    bias = None if bias is None else bias.to(dtype)
+    with torch.autocast("cpu", enabled=False):
+        return _GemmWeightGradConv.apply(x.to(dtype), weight.to(dtype), bias, stride)
+
+
 class GemmGradConv2d(nn.Conv2d):
-    """`nn.Conv2d` (no padding, dilation or groups) with the GEMM weight gradient on CPU bf16."""
+    """`nn.Conv2d` (no padding, dilation or groups) with the GEMM weight gradient on CPU bf16;
+    with few output channels and stride 1, on the CPU it computes by output phases."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (
@@ -161,12 +185,7 @@ class GemmGradConv2d(nn.Conv2d):
             or self.stride[0] != self.stride[1]
         ):
             return super().forward(x)
-        dtype = cpu_bf16_dtype(x)
-        if dtype is None or not (torch.is_grad_enabled() and self.weight.requires_grad):
-            # oneDNN's weight gradient (fp32 on the CPU), under the lock; elsewhere plain
-            return conv2d_locked_weight_grad(x, self.weight, self.bias, self.stride[0])
-        bias = None if self.bias is None else self.bias.to(dtype)
-        with torch.autocast("cpu", enabled=False):
-            return _GemmWeightGradConv.apply(
-                x.to(dtype), self.weight.to(dtype), bias, self.stride[0]
-            )
+        factor = phase_factor(self.out_channels)
+        if x.device.type == "cpu" and self.stride == (1, 1) and factor > 1:
+            return conv2d_by_phases(x, self.weight, self.bias, factor, conv=conv2d_gemm_weight_grad)
+        return conv2d_gemm_weight_grad(x, self.weight, self.bias, self.stride[0])

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.gemm_conv import LockedGradConv2d
+from mnist_cyclegan.gemm_conv import GemmGradConv2d, LockedGradConv2d
 from mnist_cyclegan.phase_conv import conv2d_by_phases, depth_to_space, phase_factor
 
 
@@ -43,17 +43,29 @@ def gradients(conv: nn.Conv2d, x: torch.Tensor, upstream: torch.Tensor, bf16: bo
     return y, torch.autograd.grad(y, (x, conv.weight, conv.bias), upstream.to(y.dtype))
 
 
-@pytest.mark.parametrize(("in_channels", "out_channels"), [(32, 3), (32, 1), (3, 32), (1, 32)])
-def test_generator_head_and_stem_gradients_match_pytorch(in_channels, out_channels):
-    """The head (few outputs) computes by phases; the stem (few inputs) takes its input
-    gradient by phases. In float64 both agree with PyTorch's conv to rounding; in bf16 they are
-    no less accurate than PyTorch's own bf16 conv."""
+@pytest.mark.parametrize(
+    ("conv_class", "in_channels", "out_channels", "kernel", "size"),
+    [
+        (LockedGradConv2d, 32, 3, 7, 34),  # generator head
+        (LockedGradConv2d, 32, 1, 7, 34),
+        (LockedGradConv2d, 3, 32, 7, 34),  # generator stem
+        (LockedGradConv2d, 1, 32, 7, 34),
+        (GemmGradConv2d, 64, 1, 4, 7),  # discriminator's last conv
+    ],
+)
+def test_few_channel_conv_gradients_match_pytorch(
+    conv_class, in_channels, out_channels, kernel, size
+):
+    """The head and the discriminator's last conv (few outputs) compute by phases; the stem
+    (few inputs) takes its input gradient by phases. In float64 they agree with PyTorch's conv
+    to rounding; in bf16 they are no less accurate than PyTorch's own bf16 conv."""
     torch.manual_seed(0)
-    fast = LockedGradConv2d(in_channels, out_channels, 7)
-    plain = nn.Conv2d(in_channels, out_channels, 7)
+    fast = conv_class(in_channels, out_channels, kernel)
+    plain = nn.Conv2d(in_channels, out_channels, kernel)
     plain.load_state_dict(fast.state_dict())
-    x = torch.randn(4, in_channels, 34, 34).contiguous(memory_format=torch.channels_last)
-    upstream = torch.randn(4, out_channels, 28, 28)
+    x = torch.randn(4, in_channels, size, size).contiguous(memory_format=torch.channels_last)
+    out = size - kernel + 1
+    upstream = torch.randn(4, out_channels, out, out)
 
     _, exact = gradients(plain.double(), x.double(), upstream.double(), bf16=False)
     _, fast64 = gradients(fast.double(), x.double(), upstream.double(), bf16=False)
@@ -63,7 +75,7 @@ def test_generator_head_and_stem_gradients_match_pytorch(in_channels, out_channe
     fast.float(), plain.float()
     y_fast, grads_fast = gradients(fast, x, upstream, bf16=True)
     y_plain, grads_plain = gradients(plain, x, upstream, bf16=True)
-    assert y_fast.dtype == torch.bfloat16 and y_fast.shape == (4, out_channels, 28, 28)
+    assert y_fast.dtype == torch.bfloat16 and y_fast.shape == (4, out_channels, out, out)
     assert y_fast.is_contiguous(memory_format=torch.channels_last) or in_channels == 1
     assert grads_fast[0].stride() == x.stride()
     for got, theirs, truth in zip(grads_fast, grads_plain, exact, strict=True):
