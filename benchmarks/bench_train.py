@@ -22,12 +22,19 @@ from functools import partial
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from mnist_cyclegan.chains import chains_pay
-from mnist_cyclegan.gemm_conv import GemmGradConv2d
+from mnist_cyclegan.gemm_conv import (
+    GemmGradConv2d,
+    conv2d_gemm_weight_grad,
+    conv2d_locked_weight_grad,
+)
 from mnist_cyclegan.losses import ImagePool
 from mnist_cyclegan.model import Networks, build_networks, build_optimizers
 from mnist_cyclegan.nets import ReflectPad, UpsampleSame
+from mnist_cyclegan.padded_conv import SamePaddedConv2d, same_padding
+from mnist_cyclegan.phase_conv import phase_factor
 from mnist_cyclegan.settings import TrainSettings
 from mnist_cyclegan.step import train_step
 
@@ -121,6 +128,8 @@ class Variant:
     pad_in_dtype: bool = True  # off: reflection padding cast to fp32 by autocast
     fused_adam: bool = True
     gemm_weight_grad: bool = True  # off: oneDNN's bf16 weight gradients
+    phases: bool = True  # off: generator head and last D conv as plain convs (phase_conv.py)
+    skip_zero_rows: bool = True  # off: D convs 3 and 4 pad and multiply the zeros too
     side_by_side: bool = True  # off: the two chains of each update one after the other
     compiled: bool = False
 
@@ -130,9 +139,31 @@ class Variant:
         parts += [] if self.pad_in_dtype else ["-pad-in-dtype"]
         parts += [] if self.fused_adam else ["-fused-adam"]
         parts += [] if self.gemm_weight_grad else ["-gemm-wgrad"]
+        parts += [] if self.phases else ["-phases"]
+        parts += [] if self.skip_zero_rows else ["-skip-zero-rows"]
         parts += [] if self.side_by_side else ["-side-by-side"]
         parts += ["compiled"] if self.compiled else []
         return "(b) mnistgan " + " ".join(parts)
+
+
+def padded_forward(module: SamePaddedConv2d, conv_forward):
+    """`conv_forward` (an unbound conv forward) after padding as SamePaddedConv2d pads."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        kernel, stride = module.kernel_size[0], module.stride[0]
+        top, bottom = same_padding(x.shape[-2], kernel, stride)
+        left, right = same_padding(x.shape[-1], kernel, stride)
+        return conv_forward(module, F.pad(x, (left, right, top, bottom)))
+
+    return forward
+
+
+def unphased_forward(module: nn.Conv2d):
+    """The conv's CPU path without output phases (its weight gradient as before)."""
+    conv = (
+        conv2d_gemm_weight_grad if isinstance(module, GemmGradConv2d) else conv2d_locked_weight_grad
+    )
+    return lambda x: conv(x, module.weight, module.bias, module.stride[0])
 
 
 def switch_off(nets: Networks, variant: Variant) -> None:
@@ -142,7 +173,15 @@ def switch_off(nets: Networks, variant: Variant) -> None:
             module.forward = module.forward_transposed
         if isinstance(module, ReflectPad) and not variant.pad_in_dtype:
             module.forward = partial(nn.ReflectionPad2d.forward, module)
-        if isinstance(module, GemmGradConv2d) and not variant.gemm_weight_grad:
+        few_outputs = isinstance(module, nn.Conv2d) and phase_factor(module.out_channels) > 1
+        if few_outputs and not variant.phases:
+            module.forward = unphased_forward(module)
+        if isinstance(module, SamePaddedConv2d):
+            if not variant.gemm_weight_grad:
+                module.forward = padded_forward(module, nn.Conv2d.forward)
+            elif not variant.skip_zero_rows:
+                module.forward = padded_forward(module, GemmGradConv2d.forward)
+        elif isinstance(module, GemmGradConv2d) and not variant.gemm_weight_grad:
             module.forward = partial(nn.Conv2d.forward, module)
 
 
@@ -233,12 +272,16 @@ def main() -> None:
         replace(default, pad_in_dtype=False),
         replace(default, fused_adam=False),
         replace(default, gemm_weight_grad=False),
+        replace(default, phases=False),
+        replace(default, skip_zero_rows=False),
         replace(default, side_by_side=False),
         Variant(
             subpixel_upsample=False,
             pad_in_dtype=False,
             fused_adam=False,
             gemm_weight_grad=False,
+            phases=False,
+            skip_zero_rows=False,
             side_by_side=False,
         ),
     ]

@@ -6,7 +6,6 @@ a 28×28 input keeps 28×28 through the generator and gives a 4×4 map of real/f
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -15,6 +14,7 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.chains import DeferrableBatchNorm2d
 from mnist_cyclegan.gemm_conv import GemmGradConv2d, LockedGradConv2d, conv2d_locked_weight_grad
+from mnist_cyclegan.padded_conv import SamePaddedConv2d, same_padding
 from mnist_cyclegan.phase_conv import depth_to_space
 
 NORMS = ("batch", "instance")
@@ -66,8 +66,7 @@ class SamePad(nn.Module):
         self.kernel, self.stride, self.mode = kernel, stride, mode
 
     def amounts(self, size: int) -> tuple[int, int]:
-        total = max((math.ceil(size / self.stride) - 1) * self.stride + self.kernel - size, 0)
-        return total // 2, total - total // 2
+        return same_padding(size, self.kernel, self.stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         top, bottom = self.amounts(x.shape[-2])
@@ -229,8 +228,14 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = [SamePad(4, 2), GemmGradConv2d(in_channels, w, 4, stride=2)]
         layers += [nn.LeakyReLU(0.2, inplace=True)]
         channels = w
-        for out, stride in ((2 * w, 2), (4 * w, 2), (8 * w, 1)):
-            layers += [SamePad(4, stride), GemmGradConv2d(channels, out, 4, stride=stride)]
+        layers += [SamePad(4, 2), GemmGradConv2d(channels, 2 * w, 4, stride=2)]
+        layers += [norm_layer(2 * w, settings), nn.LeakyReLU(0.2, inplace=True)]
+        channels = 2 * w
+        for out, stride in ((4 * w, 2), (8 * w, 1)):
+            # On 7×7 and 4×4 maps a third and more of the padded input is zeros, which these
+            # convs skip (padded_conv.py); they pad for themselves, so an Identity holds the
+            # padding's place and the layers keep their indices (the checkpoints' names).
+            layers += [nn.Identity(), SamePaddedConv2d(channels, out, 4, stride=stride)]
             layers += [norm_layer(out, settings), nn.LeakyReLU(0.2, inplace=True)]
             channels = out
         layers += [SamePad(4, 1), GemmGradConv2d(channels, 1, 4)]
