@@ -1,7 +1,9 @@
 """Per-layer convolution timings of the reference design: forward, input gradient, and the weight
 gradient by oneDNN against the GEMM form in mnist_cyclegan/gemm_conv.py; then the two
-upsampling layers as PyTorch's transposed conv against the sub-pixel form in nets.py; last,
-for the layers with zero ("same") padding, the share of their multiply-adds that read a zero.
+upsampling layers as PyTorch's transposed conv against the sub-pixel form in nets.py; then
+the convs with few channels (phase_conv.py) and the discriminator convs that skip zero rows
+(padded_conv.py) as PyTorch's conv against mnistgan's module; last, for the layers with zero
+("same") padding, the share of their multiply-adds that read a zero.
 
     python benchmarks/conv_grads.py [--precision bf16|fp32] [--batch 64]
 
@@ -16,10 +18,12 @@ import statistics
 import time
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.gemm_conv import weight_grad_by_gemm
+from mnist_cyclegan.gemm_conv import GemmGradConv2d, LockedGradConv2d, weight_grad_by_gemm
 from mnist_cyclegan.nets import SamePad, UpsampleSame
+from mnist_cyclegan.padded_conv import SamePaddedConv2d
 
 # (in channels, out channels, kernel, padded input size, stride, where in the design)
 SHAPES = [
@@ -63,6 +67,41 @@ def median_ms(fn, calls: int = 15) -> float:
         fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1e3
+
+
+# (in, out, kernel, input size, stride, module, where): convs with few channels (phase_conv.py)
+# and the discriminator convs that skip their padding's zero rows (padded_conv.py)
+AS_TRAINED = [
+    (32, 3, 7, 34, 1, LockedGradConv2d, "generator head (3 ch)"),
+    (32, 1, 7, 34, 1, LockedGradConv2d, "generator head (1 ch)"),
+    (3, 32, 7, 34, 1, LockedGradConv2d, "generator stem (3 ch)"),
+    (128, 256, 4, 7, 2, SamePaddedConv2d, "discriminator 3"),
+    (256, 512, 4, 4, 1, SamePaddedConv2d, "discriminator 4"),
+    (512, 1, 4, 7, 1, GemmGradConv2d, "discriminator 5"),
+]
+
+
+def few_channel_and_padded_rows(batch: int, dtype: torch.dtype):
+    """Each layer of AS_TRAINED under autocast, as PyTorch's `nn.Conv2d` (after the same
+    zero padding) and as mnistgan's module; forward, and forward with both gradients."""
+    fmt = torch.channels_last
+    for cin, cout, kernel, size, stride, module, name in AS_TRAINED:
+        ours = module(cin, cout, kernel, stride=stride).to(memory_format=fmt)
+        plain = nn.Conv2d(cin, cout, kernel, stride=stride).to(memory_format=fmt)
+        plain.load_state_dict(ours.state_dict())
+        pad = SamePad(kernel, stride) if module is SamePaddedConv2d else nn.Identity()
+        x = torch.randn(batch, cin, size, size).contiguous(memory_format=fmt)
+        row = []
+        for conv in (nn.Sequential(pad, plain), ours):
+
+            def run(conv=conv, x=x, backward=False):
+                with torch.autocast("cpu", torch.bfloat16, enabled=dtype == torch.bfloat16):
+                    y = conv(x.detach().requires_grad_(backward))
+                if backward:
+                    y.float().sum().backward()
+
+            row += [median_ms(run), median_ms(lambda run=run: run(backward=True))]
+        yield name, row
 
 
 def main() -> None:
@@ -110,6 +149,10 @@ def main() -> None:
             row += [median_ms(run), median_ms(lambda run=run: run(backward=True))]
         name = f"{cin} -> {cout} at {size}x{size}"
         print(f"{name:<24} {row[0]:>15.2f} {row[1]:>8.2f} {row[2]:>14.2f} {row[3]:>8.2f}")
+    print(f"\n{'layer as trained':<24} {'PyTorch fwd':>12} {'fwd+bwd':>8} {'mnistgan fwd':>13} "
+          f"{'fwd+bwd':>8}")  # fmt: skip
+    for name, row in few_channel_and_padded_rows(args.batch, dtype):
+        print(f"{name:<24} {row[0]:>12.2f} {row[1]:>8.2f} {row[2]:>13.2f} {row[3]:>8.2f}")
     print(f"\n{'zero-padded layer':<24} {'map':>5} {'multiply-adds on padding':>25}")
     for size, kernel, stride, name in ZERO_PADDED:
         share = padding_share(size, kernel, stride)
