@@ -2,6 +2,7 @@
 
     python benchmarks/bench_train.py [--device cpu|cuda] [--batch 64] [--repeats 5] [--quick]
     python benchmarks/bench_train.py --preset quick --batch 64
+    python benchmarks/bench_train.py --without phases,skip_zero_rows --repeats 7
 
 (a) `plain_generator`/`plain_discriminator` below are the reference design written the obvious
 way (PyTorch `padding=` arguments, transposed convs, fp32, contiguous NCHW, eager) with the same
@@ -248,6 +249,12 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--quick", action="store_true", help="only the baseline and the default")
     parser.add_argument(
+        "--without",
+        default="",
+        help="comma-separated Variant fields (e.g. phases,skip_zero_rows): time only the "
+        "baseline, the default and the default with each of these switched off",
+    )
+    parser.add_argument(
         "--preset",
         default="reference",
         help="quick: time the quick preset's design in fp32 and bf16 (no plain loop: it is the "
@@ -287,6 +294,9 @@ def main() -> None:
     ]
     if args.quick:
         variants = [default]
+    if args.without:
+        names = [name.strip() for name in args.without.split(",")]
+        variants = [default] + [replace(default, **{name: False}) for name in names]
     if args.compile:
         variants.append(replace(default, compiled=True))
     torch.manual_seed(0)

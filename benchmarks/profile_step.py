@@ -1,6 +1,7 @@
 """Where the reference training step spends its time, per operator and per input shape.
 
     python benchmarks/profile_step.py [--precision bf16|fp32] [--no-channels-last] [--wgrad-clock]
+    python benchmarks/profile_step.py --threads 1
     python benchmarks/profile_step.py --preset quick
 
 Two profiled steps (after two warm-up steps) of mnistgan's step at batch 64 on the CPU, for the
@@ -55,7 +56,16 @@ def main() -> None:
     parser.add_argument("--no-channels-last", action="store_true")
     parser.add_argument("--wgrad-clock", action="store_true")
     parser.add_argument("--preset", default="reference", choices=["reference", "quick"])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="intra-op threads; with 1, the step runs its halves one after the other on this "
+        "thread, so the profiler sees every op (side by side, it records this thread's only)",
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     variant = Variant(precision=args.precision, channels_last=not args.no_channels_last)
     step = mnistgan_step(torch.device("cpu"), 64, variant, args.preset)
     if args.wgrad_clock:

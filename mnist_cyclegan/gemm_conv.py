@@ -5,9 +5,11 @@ gradient take 1.3-1.9× as long as a bf16 matrix product of the same size (im2co
 and computing both gradients in one call is slower than the two apart
 (`python benchmarks/conv_grads.py`).
 So in that case the weight gradient is taken as im2col (a strided view, one copy) times the
-output gradient, and the input gradient stays with oneDNN. Forward is untouched, and anywhere
-else (fp32, CUDA, inference) this is a plain `nn.Conv2d`; the parameters and their names are
-the same, so weight files do not change.
+output gradient, and the input gradient stays with oneDNN. Forward is untouched, and on CUDA
+this is a plain `nn.Conv2d`; the parameters and their names are the same, so weight files do
+not change. On the CPU (any precision), a conv with too few channels for oneDNN's channel
+blocks computes by output phases (phase_conv.py): forward where the output has few channels,
+the input gradient where the input has.
 """
 
 from __future__ import annotations

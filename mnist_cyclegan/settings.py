@@ -63,7 +63,7 @@ class TrainSettings:
     lr_decay_epochs: int = 0
     cycle_noise: float = 0.0  # std of noise on fakes before they are translated back (0: off)
     seed: int = 0
-    precision: str = "bf16"  # 1.5x the fp32 step on the reference design; see BENCHMARKS.md
+    precision: str = "bf16"  # ~2x the fp32 step on the reference design; see BENCHMARKS.md
     net: NetSettings = field(default_factory=NetSettings)
 
     def to_dict(self) -> dict:
