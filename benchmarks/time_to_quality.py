@@ -22,6 +22,8 @@ from mnist_cyclegan.plots import panel, save_image, side_by_side
 from mnist_cyclegan.settings import TrainSettings
 from mnist_cyclegan.train import resolve_device, run_training
 
+X_LABEL = "training seconds"
+
 
 def plot(eval_csv: Path, target: Path) -> None:
     with open(eval_csv) as handle:
@@ -37,12 +39,19 @@ def plot(eval_csv: Path, target: Path) -> None:
                 seconds,
                 {"A->B": column("a2b_accuracy"), "B->A": column("b2a_accuracy")},
                 "digit accuracy vs wall seconds",
+                x_label=X_LABEL,
             ),
-            panel(seconds, {"A->B": column("a2b_color_w1")}, "colour W1 (0-255) vs seconds"),
+            panel(
+                seconds,
+                {"A->B": column("a2b_color_w1")},
+                "colour W1 (0-255) vs seconds",
+                x_label=X_LABEL,
+            ),
             panel(
                 seconds,
                 {"A->B": column("a2b_psnr"), "B->A": column("b2a_psnr")},
                 "PSNR (dB) vs seconds",
+                x_label=X_LABEL,
             ),
         ]  # fmt: skip
     )

@@ -21,8 +21,9 @@ def panel(
     series: dict[str, Sequence[float]],
     title: str,
     size: tuple[int, int] = (420, 300),
+    x_label: str = "step",
 ) -> Image.Image:
-    """One line chart: x = step, one line per named series."""
+    """One line chart: x = step (or what `x_label` names), one line per named series."""
     width, height = size
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
@@ -48,7 +49,7 @@ def panel(
         draw.text((4, y), text, fill="black")
     draw.text((left, bottom + 6), f"{first:g}", fill="black")
     draw.text((right - 40, bottom + 6), f"{last:g}", fill="black")
-    draw.text(((left + right) // 2 - 12, bottom + 18), "step", fill="black")
+    draw.text(((left + right) // 2 - 3 * len(x_label), bottom + 18), x_label, fill="black")
     for i, (name, line) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
         points = [point(s, v) for s, v in zip(steps, line, strict=True) if v == v]
