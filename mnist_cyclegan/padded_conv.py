@@ -152,9 +152,9 @@ def input_grad(padded, weight, grad, stride, padding, size) -> torch.Tensor:
     if stride == 1:
         margins = (kernel - 1 - left, kernel - 1 - right, kernel - 1 - top, kernel - 1 - bottom)
         padded_grad = F.pad(grad, (0, 0, *margins))  # (N, H, W, C): channels first in pad
-        # (k·k·O, C) with rows in (flipped row, flipped column, O) order: whole C-channel
-        # rows move (0.25 ms for the fourth conv's kernel), where a (C, k·k·O) layout would
-        # transpose every element (9 ms)
+        # (k·k·O, C) with rows in (flipped row, flipped column, O) order: a copy of whole
+        # C-channel rows, where a (C, k·k·O) layout would transpose every element (an order
+        # of magnitude slower for the fourth conv's kernel)
         flipped = weight.permute(2, 3, 0, 1).flip(0, 1).reshape(-1, weight.shape[1])
         pixels = row_skipping_conv(padded_grad, flipped, kernel, None, 1, *margins[2:])
         return pixels.permute(0, 3, 1, 2)
