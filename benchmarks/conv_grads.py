@@ -93,15 +93,20 @@ def few_channel_and_padded_rows(batch: int, dtype: torch.dtype):
         x = torch.randn(batch, cin, size, size).contiguous(memory_format=fmt)
         row = []
         for conv in (nn.Sequential(pad, plain), ours):
-
-            def run(conv=conv, x=x, backward=False):
-                with torch.autocast("cpu", torch.bfloat16, enabled=dtype == torch.bfloat16):
-                    y = conv(x.detach().requires_grad_(backward))
-                if backward:
-                    y.float().sum().backward()
-
-            row += [median_ms(run), median_ms(lambda run=run: run(backward=True))]
+            row += forward_and_backward_ms(conv, x, dtype)
         yield name, row
+
+
+def forward_and_backward_ms(forward, x: torch.Tensor, dtype: torch.dtype) -> list[float]:
+    """Milliseconds of `forward(x)` under autocast, then of it with all gradients."""
+
+    def run(backward=False):
+        with torch.autocast("cpu", torch.bfloat16, enabled=dtype == torch.bfloat16):
+            y = forward(x.detach().requires_grad_(backward))
+        if backward:
+            y.float().sum().backward()
+
+    return [median_ms(run), median_ms(lambda: run(backward=True))]
 
 
 def main() -> None:
@@ -139,14 +144,7 @@ def main() -> None:
         x = torch.randn(args.batch, cin, size, size).contiguous(memory_format=torch.channels_last)
         row = []
         for forward in (layer.forward_transposed, layer.forward):
-
-            def run(forward=forward, x=x, backward=False):
-                with torch.autocast("cpu", torch.bfloat16, enabled=dtype == torch.bfloat16):
-                    y = forward(x.detach().requires_grad_(backward))
-                if backward:
-                    y.float().sum().backward()
-
-            row += [median_ms(run), median_ms(lambda run=run: run(backward=True))]
+            row += forward_and_backward_ms(forward, x, dtype)
         name = f"{cin} -> {cout} at {size}x{size}"
         print(f"{name:<24} {row[0]:>15.2f} {row[1]:>8.2f} {row[2]:>14.2f} {row[3]:>8.2f}")
     print(f"\n{'layer as trained':<24} {'PyTorch fwd':>12} {'fwd+bwd':>8} {'mnistgan fwd':>13} "

@@ -18,10 +18,9 @@ Medians of 15 calls after 3 warm-up calls, bf16, batch 64, milliseconds.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+from conv_grads import median_ms
 from torch.nn import functional as F
 
 from mnist_cyclegan.gemm_conv import GemmGradConv2d
@@ -30,17 +29,6 @@ from mnist_cyclegan.padded_conv import SamePaddedConv2d, row_skipping_conv
 from mnist_cyclegan.phase_conv import depth_to_space
 
 CL = torch.channels_last
-
-
-def median_ms(fn, calls: int = 15) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e3
 
 
 def bf16(*shape: int, scale: float = 1.0) -> torch.Tensor:
