@@ -65,8 +65,9 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_pat
     other, `--no-side-by-side`: side by side, each half runs on one thread and the run matches
     the 1-thread run bit for bit, which is no noise floor.)
     Both spreads are single draws of a chaotic process: over seeds 0-5 their ratio measured
-    0.89-1.05, and 1.6 once (seed 0, after a change of rounding in fp32 convs). So the test
-    sums the spreads of two seeds before comparing them.
+    0.89-1.05, and 1.6 once (seed 0, after a change of rounding in fp32 convs;
+    `python benchmarks/ddp_noise_sweep.py`). So the test sums the spreads of two seeds before
+    comparing them.
     """
     spread = floor = 0.0
     for seed in (0, 1):
