@@ -34,7 +34,7 @@ from mnist_cyclegan.gemm_conv import (
 from mnist_cyclegan.losses import ImagePool
 from mnist_cyclegan.model import Networks, build_networks, build_optimizers
 from mnist_cyclegan.nets import ReflectPad, UpsampleSame
-from mnist_cyclegan.padded_conv import SamePaddedConv2d, same_padding
+from mnist_cyclegan.padded_conv import SamePaddedConv2d
 from mnist_cyclegan.phase_conv import phase_factor
 from mnist_cyclegan.settings import TrainSettings
 from mnist_cyclegan.step import train_step
@@ -155,10 +155,7 @@ def padded_forward(module: SamePaddedConv2d, conv_forward):
     """`conv_forward` (an unbound conv forward) after padding as SamePaddedConv2d pads."""
 
     def forward(x: torch.Tensor) -> torch.Tensor:
-        kernel, stride = module.kernel_size[0], module.stride[0]
-        top, bottom = same_padding(x.shape[-2], kernel, stride)
-        left, right = same_padding(x.shape[-1], kernel, stride)
-        return conv_forward(module, F.pad(x, (left, right, top, bottom)))
+        return conv_forward(module, F.pad(x, module.same_padding_of(x)))
 
     return forward
 

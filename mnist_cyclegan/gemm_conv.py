@@ -73,18 +73,22 @@ def conv_input_grad(ctx, grad_out, x, weight) -> torch.Tensor | None:
     )[0]  # fmt: skip
 
 
-class _GemmWeightGradConv(torch.autograd.Function):
-    forward = staticmethod(conv_forward)
+def conv_backward(ctx, grad_out, weight_and_bias_grads):
+    """Backward of the two Functions below: oneDNN's input gradient (conv_input_grad), and the
+    weight and bias gradients as `weight_and_bias_grads(ctx, grad_out, x, weight)` takes them."""
+    x, weight = ctx.saved_tensors
+    grad_x = conv_input_grad(ctx, grad_out, x, weight)
+    grad_weight, grad_bias = weight_and_bias_grads(ctx, grad_out, x, weight)
+    return grad_x, grad_weight, grad_bias, None
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        grad_x, grad_weight, grad_bias = conv_input_grad(ctx, grad_out, x, weight), None, None
-        if ctx.needs_input_grad[1]:
-            grad_weight = weight_grad_by_gemm(x, grad_out, weight.shape, ctx.stride)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_bias = grad_out.sum(dim=(0, 2, 3))
-        return grad_x, grad_weight, grad_bias, None
+
+def gemm_weight_and_bias_grads(ctx, grad_out, x, weight):
+    grad_weight = grad_bias = None
+    if ctx.needs_input_grad[1]:
+        grad_weight = weight_grad_by_gemm(x, grad_out, weight.shape, ctx.stride)
+    if ctx.has_bias and ctx.needs_input_grad[2]:
+        grad_bias = grad_out.sum(dim=(0, 2, 3))
+    return grad_weight, grad_bias
 
 
 # oneDNN's CPU weight-gradient kernels are not safe to run on two threads at once (chains.py):
@@ -94,6 +98,28 @@ class _GemmWeightGradConv(torch.autograd.Function):
 ONEDNN_WEIGHT_GRAD_LOCK = threading.Lock()
 
 
+def locked_weight_and_bias_grads(ctx, grad_out, x, weight):
+    """oneDNN's weight and bias gradients, taken under ONEDNN_WEIGHT_GRAD_LOCK."""
+    wants_weight, wants_bias = ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]
+    if not (wants_weight or wants_bias):
+        return None, None
+    with ONEDNN_WEIGHT_GRAD_LOCK:
+        _, grad_weight, grad_bias = torch.ops.aten.convolution_backward(
+            grad_out, x, weight, [weight.shape[0]] if wants_bias else None,
+            [ctx.stride, ctx.stride], [0, 0], [1, 1], False, [0, 0], 1,
+            [False, True, wants_bias],
+        )  # fmt: skip
+    return grad_weight, grad_bias
+
+
+class _GemmWeightGradConv(torch.autograd.Function):
+    forward = staticmethod(conv_forward)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return conv_backward(ctx, grad_out, gemm_weight_and_bias_grads)
+
+
 class _LockedWeightGradConv(torch.autograd.Function):
     """oneDNN's gradients, the weight's taken under ONEDNN_WEIGHT_GRAD_LOCK."""
 
@@ -101,17 +127,7 @@ class _LockedWeightGradConv(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        grad_x, grad_weight, grad_bias = conv_input_grad(ctx, grad_out, x, weight), None, None
-        wants_bias = ctx.has_bias and ctx.needs_input_grad[2]
-        if ctx.needs_input_grad[1] or wants_bias:
-            with ONEDNN_WEIGHT_GRAD_LOCK:
-                _, grad_weight, grad_bias = torch.ops.aten.convolution_backward(
-                    grad_out, x, weight, [weight.shape[0]] if wants_bias else None,
-                    [ctx.stride, ctx.stride], [0, 0], [1, 1], False, [0, 0], 1,
-                    [False, True, wants_bias],
-                )  # fmt: skip
-        return grad_x, grad_weight, grad_bias, None
+        return conv_backward(ctx, grad_out, locked_weight_and_bias_grads)
 
 
 def conv2d_locked_weight_grad(

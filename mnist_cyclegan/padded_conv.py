@@ -184,11 +184,15 @@ class SamePaddedConv2d(GemmGradConv2d):
     """A conv with TF "same" zero padding of its own that, in bf16 on the CPU, skips the zero
     rows; elsewhere it pads and runs as a `GemmGradConv2d`. Parameters as `nn.Conv2d`'s."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def same_padding_of(self, x: torch.Tensor) -> tuple[int, int, int, int]:
+        """(left, right, top, bottom), as `F.pad` takes it, for input `x`."""
         kernel, stride = self.kernel_size[0], self.stride[0]
         top, bottom = same_padding(x.shape[-2], kernel, stride)
         left, right = same_padding(x.shape[-1], kernel, stride)
-        padding = (left, right, top, bottom)
+        return left, right, top, bottom
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padding, stride = self.same_padding_of(x), self.stride[0]
         dtype = cpu_bf16_dtype(x)
         if dtype is None:
             return super().forward(F.pad(x, padding))

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.nets import Discriminator, NetSettings
 from mnist_cyclegan.padded_conv import (
     SamePaddedConv2d,
     conv2d_skipping_zero_rows,
@@ -92,3 +93,15 @@ def test_pads_for_itself_in_fp32():
     torch.testing.assert_close(
         conv(x), conv._conv_forward(F.pad(x, (1, 2, 1, 2)), conv.weight, conv.bias)
     )
+
+
+def test_discriminator_skips_zero_rows_in_layers_3_and_4_under_its_old_names():
+    """Layers 3 and 4 pad for themselves (an Identity holds the padding's place), so the
+    parameter names, which checkpoints store, are those of the padded layout."""
+    disc = Discriminator(3, NetSettings())
+    skipping = [name for name, m in disc.named_modules() if isinstance(m, SamePaddedConv2d)]
+    assert skipping == ["model.8", "model.12"]
+    conv_weights = [key for key in disc.state_dict() if key.endswith(".weight") and "model" in key]
+    assert [k for k in conv_weights if disc.get_parameter(k).dim() == 4] == [
+        f"model.{i}.weight" for i in (1, 4, 8, 12, 16)
+    ]

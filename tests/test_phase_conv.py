@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan import gemm_conv
 from mnist_cyclegan.gemm_conv import GemmGradConv2d, LockedGradConv2d
 from mnist_cyclegan.phase_conv import conv2d_by_phases, depth_to_space, phase_factor
 
@@ -36,6 +37,16 @@ def test_conv_by_phases_equals_conv(out_channels, factor, size):
     torch.testing.assert_close(got, F.conv2d(x, weight, bias), rtol=0, atol=1e-11)
 
 
+def counted(function, calls: dict, key: str):
+    """`function`, counting its calls in calls[key]."""
+
+    def wrapper(*args, **kwargs):
+        calls[key] += 1
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
 def gradients(conv: nn.Conv2d, x: torch.Tensor, upstream: torch.Tensor, bf16: bool):
     x = x.detach().requires_grad_()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -54,7 +65,7 @@ def gradients(conv: nn.Conv2d, x: torch.Tensor, upstream: torch.Tensor, bf16: bo
     ],
 )
 def test_few_channel_conv_gradients_match_pytorch(
-    conv_class, in_channels, out_channels, kernel, size
+    conv_class, in_channels, out_channels, kernel, size, monkeypatch
 ):
     """The head and the discriminator's last conv (few outputs) compute by phases; the stem
     (few inputs) takes its input gradient by phases. In float64 they agree with PyTorch's conv
@@ -68,7 +79,11 @@ def test_few_channel_conv_gradients_match_pytorch(
     upstream = torch.randn(4, out_channels, out, out)
 
     y_exact, exact = gradients(plain.double(), x.double(), upstream.double(), bf16=False)
+    calls = {"forward": 0, "input_grad": 0}  # which parts took the phase path
+    for name, key in (("conv2d_by_phases", "forward"), ("input_grad_by_phases", "input_grad")):
+        monkeypatch.setattr(gemm_conv, name, counted(getattr(gemm_conv, name), calls, key))
     y_fast64, fast64 = gradients(fast.double(), x.double(), upstream.double(), bf16=False)
+    assert calls == {"forward": int(out_channels <= 4), "input_grad": int(in_channels <= 4)}
     for got, want in zip((y_fast64, *fast64), (y_exact, *exact), strict=True):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
 
