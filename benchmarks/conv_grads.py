@@ -1,5 +1,5 @@
 """Per-layer convolution timings of the reference design: forward, input gradient, and the weight
-gradient by oneDNN against the GEMM form in mnist_cyclegan/gemm_conv.py; then the two
+gradient by oneDNN against the GEMM form in mnist_cyclegan/fast/gemm_conv.py; then the two
 upsampling layers as PyTorch's transposed conv against the sub-pixel form in nets.py; then
 the convs with few channels (phase_conv.py) and the discriminator convs that skip zero rows
 (padded_conv.py) as PyTorch's conv against mnistgan's module; last, for the layers with zero
@@ -16,14 +16,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from functools import partial
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.gemm_conv import GemmGradConv2d, LockedGradConv2d, weight_grad_by_gemm
-from mnist_cyclegan.nets import SamePad, UpsampleSame
-from mnist_cyclegan.padded_conv import SamePaddedConv2d
+from mnist_cyclegan.cyclegan.layers import SamePad, UpsampleSame
+from mnist_cyclegan.fast.gemm_conv import GemmGradConv2d, LockedGradConv2d, weight_grad_by_gemm
+from mnist_cyclegan.fast.layers import PhaseUpsample
+from mnist_cyclegan.fast.padded_conv import SamePaddedConv2d
 
 # (in channels, out channels, kernel, padded input size, stride, where in the design)
 SHAPES = [
@@ -140,10 +142,10 @@ def main() -> None:
     print(f"\n{'upsampling layer':<24} {'transposed fwd':>15} {'fwd+bwd':>8} {'sub-pixel fwd':>14} "
           f"{'fwd+bwd':>8}")  # fmt: skip
     for cin, cout, size in ((128, 64, 7), (64, 32, 14)):
-        layer = UpsampleSame(cin, cout).to(memory_format=torch.channels_last)
+        layer = PhaseUpsample(cin, cout).to(memory_format=torch.channels_last)
         x = torch.randn(args.batch, cin, size, size).contiguous(memory_format=torch.channels_last)
         row = []
-        for forward in (layer.forward_transposed, layer.forward):
+        for forward in (partial(UpsampleSame.forward, layer), layer.forward):
             row += forward_and_backward_ms(forward, x, dtype)
         name = f"{cin} -> {cout} at {size}x{size}"
         print(f"{name:<24} {row[0]:>15.2f} {row[1]:>8.2f} {row[2]:>14.2f} {row[3]:>8.2f}")

@@ -1,4 +1,4 @@
-"""The layer forms weighed for phase_conv.py, padded_conv.py and UpsampleSame, timed on one core.
+"""The layer forms weighed for phase_conv.py, padded_conv.py and PhaseUpsample, timed on one core.
 
     python benchmarks/layer_forms.py [--threads 1]
 
@@ -23,10 +23,10 @@ import torch
 from conv_grads import median_ms
 from torch.nn import functional as F
 
-from mnist_cyclegan.gemm_conv import GemmGradConv2d
-from mnist_cyclegan.nets import SamePad
-from mnist_cyclegan.padded_conv import SamePaddedConv2d, row_skipping_conv
-from mnist_cyclegan.phase_conv import depth_to_space
+from mnist_cyclegan.cyclegan.layers import SamePad
+from mnist_cyclegan.fast.gemm_conv import GemmGradConv2d
+from mnist_cyclegan.fast.padded_conv import SamePaddedConv2d, row_skipping_conv
+from mnist_cyclegan.fast.phase_conv import depth_to_space
 
 CL = torch.channels_last
 
@@ -58,7 +58,7 @@ def shuffles() -> None:
 
 
 def indexed_kernel(weight: torch.Tensor) -> torch.Tensor:
-    """Last round's UpsampleSame.phase_kernel: advanced indexing with PHASE_TAPS."""
+    """An earlier PhaseUpsample.phase_kernel: advanced indexing with PHASE_TAPS."""
     padded = F.pad(weight, (0, 1, 0, 1))
     taps = torch.tensor(((2, 0), (3, 1)))
     kernel = padded[:, :, taps[:, :, None, None], taps[None, None, :, :]]

@@ -19,10 +19,10 @@ import argparse
 import numpy as np
 import torch
 
-from mnist_cyclegan import metrics
-from mnist_cyclegan.classifier import load_or_train_classifier, predict
 from mnist_cyclegan.data import domain_arrays, load_mnist
-from mnist_cyclegan.evaluate import translate_batches
+from mnist_cyclegan.evaluation import metrics
+from mnist_cyclegan.evaluation.classifier import load_or_train_classifier, predict
+from mnist_cyclegan.evaluation.evaluate import translate_batches
 from mnist_cyclegan.weights import load_generators
 
 
@@ -46,9 +46,9 @@ def by_background(output: np.ndarray, grey: np.ndarray, brightness: np.ndarray) 
 
 def error_split(weights: str, grey: np.ndarray) -> None:
     _, g_ba, meta = load_generators(weights)
-    arrays = domain_arrays("colored-background", seed=int(meta["settings"]["seed"]) + 1)
+    arrays = domain_arrays("colored-background", seed=meta.seed + 1)
     source = arrays.x_test
-    output = translate_batches(g_ba, source, meta["net"]["output"], torch.device("cpu"))
+    output = translate_batches(g_ba, source, meta.output, torch.device("cpu"))
     by_background(output, grey, arrays.colors_test.mean(axis=1))
     error = output.astype(np.float64) - grey
     print(f"B→A PSNR {metrics.psnr(output, grey).mean():.2f} dB; share of squared error by region:")

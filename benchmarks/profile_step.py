@@ -21,7 +21,7 @@ import torch
 from bench_train import Variant, mnistgan_step
 from torch.profiler import ProfilerActivity, profile
 
-from mnist_cyclegan import gemm_conv
+from mnist_cyclegan.fast import gemm_conv
 
 
 def clock_weight_grads(step) -> None:

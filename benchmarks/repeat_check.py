@@ -17,23 +17,25 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from mnist_cyclegan import gemm_conv
-from mnist_cyclegan.losses import ImagePool
-from mnist_cyclegan.model import build_networks, build_optimizers
-from mnist_cyclegan.settings import TrainSettings
-from mnist_cyclegan.step import train_step
+from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.cyclegan.networks import build_networks
+from mnist_cyclegan.cyclegan.pool import ImagePool
+from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
+from mnist_cyclegan.fast import gemm_conv
+from mnist_cyclegan.fast.layers import FAST
+from mnist_cyclegan.fast.side_by_side import run_side_by_side
 
 
 def one_step_grads(settings: TrainSettings, real_a, real_b, lock: bool) -> dict:
-    nets = build_networks(settings.net, 1, 3, 3, torch.device("cpu"))
+    nets = build_networks(settings.net, 1, 3, 3, torch.device("cpu"), FAST)
     for net in nets.named().values():
         net.to(memory_format=torch.channels_last)
     if not lock:  # the discriminators' first conv with oneDNN's weight gradient, as before
         for d in (nets.d_a, nets.d_b):
             d.model[1].__class__ = nn.Conv2d
-    opt_g, opt_d = build_optimizers(nets, settings, torch.device("cpu"))
+    optimizers = build_optimizers(nets, settings, torch.device("cpu"))
     pools = (ImagePool(0, 0), ImagePool(0, 1))
-    train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings, side_by_side=True)
+    train_step(nets, optimizers, pools, real_a, real_b, settings, run_halves=run_side_by_side)
     return {
         f"{name}.{key}": p.grad.clone()
         for name, net in nets.named().items()

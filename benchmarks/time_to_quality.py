@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from mnist_cyclegan.plots import panel, save_image, side_by_side
-from mnist_cyclegan.settings import TrainSettings
-from mnist_cyclegan.train import resolve_device, run_training
+from mnist_cyclegan.config import RunOptions, TrainSettings, resolve_device
+from mnist_cyclegan.plots import in_a_row, panel, save_image
+from mnist_cyclegan.training.trainer import Trainer
 
 X_LABEL = "training seconds"
 
@@ -33,7 +33,7 @@ def plot(eval_csv: Path, target: Path) -> None:
     def column(name: str) -> list[float]:
         return [float(r[name]) for r in rows]
 
-    sheet = side_by_side(
+    sheet = in_a_row(
         [
             panel(
                 seconds,
@@ -75,14 +75,13 @@ def main() -> None:
         settings = replace(settings, precision=args.precision)
     device = resolve_device(args.device)
     started = time.perf_counter()
-    summary = run_training(
-        settings, out=args.out, device=device, eval_every=args.every, eval_limit=args.limit
-    )
+    options = RunOptions(args.out, device, eval_every=args.every, eval_limit=args.limit)
+    summary = Trainer(settings, options).train()
     plot(args.out / "eval.csv", args.out / "time_to_quality.png")
     print(
         f"# preset {args.preset}, {device}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}"
     )
-    print(f"# {summary['step']} steps, {summary['pairs_per_second']:.1f} pairs/s, "
+    print(f"# {summary.step} steps, {summary.pairs_per_second:.1f} pairs/s, "
           f"total wall {time.perf_counter() - started:.0f} s including evaluations")  # fmt: skip
     print((args.out / "eval.csv").read_text())
 

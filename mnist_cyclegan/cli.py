@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mnist_cyclegan import __version__
+from mnist_cyclegan.config import resolve_device
+from mnist_cyclegan.console import console, error_console, fail
 from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
 
@@ -28,14 +30,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-error_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one line on stderr and return the exit to raise."""
-    error_console.print(f"error: {message}", markup=False)
-    return typer.Exit(code)
 
 
 def _version(value: bool) -> None:
@@ -111,137 +105,119 @@ def _option(help_text: str, **kwargs):
     return typer.Option(help=help_text, **kwargs)
 
 
+# `train`'s options, one alias each, so the command reads as its list of options.
+Preset = Annotated[str | None, _option("reference (default) or quick (fast on a CPU).")]
+DomainA = Annotated[str | None, _option("Domain A (default mnist).")]
+DomainB = Annotated[str | None, _option("Domain B (default colored-background).")]
+Style = Annotated[str | None, _option("Rendering style: threshold or blend.")]
+Epochs = Annotated[int | None, _option("Epochs (default 100).")]
+Steps = Annotated[int | None, _option("Cap on total optimisation steps (also on resume).")]
+BatchSize = Annotated[int | None, _option("Pairs per step (default 64).")]
+Device = Annotated[str, _option("auto, cpu or cuda.")]
+Seed = Annotated[int | None, _option("Seed for data split, init and order (default 0).")]
+RunFolder = Annotated[Path | None, _option("Run folder (default runs/A-to-B).")]
+Resume = Annotated[bool, _option("Continue the run in --out from its checkpoint.")]
+DataA = Annotated[Path | None, _option("make-data file for domain A.")]
+DataB = Annotated[Path | None, _option("make-data file for domain B.")]
+Pairing = Annotated[str | None, _option("disjoint (default) or shuffled.")]
+TrainDigits = Annotated[int | None, _option("Use only N training digits per domain.")]
+Lr = Annotated[float | None, _option("Adam learning rate (default 2e-4).")]
+LambdaCycle = Annotated[float | None, _option("Cycle loss weight (default 10).")]
+LambdaIdentity = Annotated[
+    float | None, _option("Identity loss weight, |G(y) − y| (default 0; paper 5).")
+]
+PoolSize = Annotated[int | None, _option("History pool of fakes (default 0; paper 50).")]
+LrDecayEpochs = Annotated[int | None, _option("Linear decay to 0 over last N epochs.")]
+Precision = Annotated[str | None, _option("bf16 autocast (default) or fp32.")]
+CycleNoise = Annotated[float | None, _option("Noise std on fakes before the cycle (default 0).")]
+Norm = Annotated[str | None, _option("batch (reference) or instance.")]
+Output = Annotated[str | None, _option("sigmoid (reference) or tanh.")]
+GenWidth = Annotated[int | None, _option("Generator base width (default 32).")]
+ResBlocks = Annotated[int | None, _option("Residual blocks (default 6).")]
+DiscWidth = Annotated[int | None, _option("Discriminator base width (default 64).")]
+FinalNorm = Annotated[bool | None, _option("Normalise the generator's last conv (reference: yes).")]
+LongSkip = Annotated[
+    bool | None, _option("Add stem features to the decoder output (reference: no).")
+]
+MedianOffset = Annotated[
+    bool | None, _option("Generator also reads |input − its median colour| (reference: no).")
+]
+AttentionMask = Annotated[
+    bool | None,
+    _option("Output mixes generated and input pixels by a learned mask (reference: no)."),
+]
+CheckpointEvery = Annotated[int, _option("Also checkpoint every N steps (0: epochs only).")]
+LogEvery = Annotated[int, _option("Read losses back every N steps.")]
+ChannelsLast = Annotated[bool, _option("NHWC memory layout (faster convolutions).")]
+Kernels = Annotated[
+    str, _option("auto (the CPU speed kit on a CPU, PyTorch's layers elsewhere), plain, fast.")
+]
+SideBySide = Annotated[
+    bool, _option("On a CPU, run each update's two independent halves on two threads (faster).")
+]
+EvalEvery = Annotated[int, _option("Evaluate on 1,000 test digits every N steps.")]
+
+
 @app.command()
 def train(
-    preset: Annotated[str | None, _option("reference (default) or quick (fast on a CPU).")] = None,
-    domain_a: Annotated[str | None, _option("Domain A (default mnist).")] = None,
-    domain_b: Annotated[str | None, _option("Domain B (default colored-background).")] = None,
-    style: Annotated[str | None, _option("Rendering style: threshold or blend.")] = None,
-    epochs: Annotated[int | None, _option("Epochs (default 100).")] = None,
-    steps: Annotated[
-        int | None, _option("Cap on total optimisation steps (also on resume).")
-    ] = None,
-    batch_size: Annotated[int | None, _option("Pairs per step (default 64).")] = None,
-    device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
-    seed: Annotated[int | None, _option("Seed for data split, init and order (default 0).")] = None,
-    out: Annotated[Path | None, _option("Run folder (default runs/A-to-B).")] = None,
-    resume: Annotated[bool, _option("Continue the run in --out from its checkpoint.")] = False,
-    data_a: Annotated[Path | None, _option("make-data file for domain A.")] = None,
-    data_b: Annotated[Path | None, _option("make-data file for domain B.")] = None,
-    pairing: Annotated[str | None, _option("disjoint (default) or shuffled.")] = None,
-    train_digits: Annotated[int | None, _option("Use only N training digits per domain.")] = None,
-    lr: Annotated[float | None, _option("Adam learning rate (default 2e-4).")] = None,
-    lambda_cycle: Annotated[float | None, _option("Cycle loss weight (default 10).")] = None,
-    lambda_identity: Annotated[
-        float | None, _option("Identity loss weight, |G(y) − y| (default 0; paper 5).")
-    ] = None,
-    pool_size: Annotated[
-        int | None, _option("History pool of fakes (default 0; paper 50).")
-    ] = None,
-    lr_decay_epochs: Annotated[int | None, _option("Linear decay to 0 over last N epochs.")] = None,
-    precision: Annotated[str | None, _option("bf16 autocast (default) or fp32.")] = None,
-    cycle_noise: Annotated[
-        float | None, _option("Noise std on fakes before the cycle (default 0: off).")
-    ] = None,
-    norm: Annotated[str | None, _option("batch (reference) or instance.")] = None,
-    output: Annotated[str | None, _option("sigmoid (reference) or tanh.")] = None,
-    gen_width: Annotated[int | None, _option("Generator base width (default 32).")] = None,
-    res_blocks: Annotated[int | None, _option("Residual blocks (default 6).")] = None,
-    disc_width: Annotated[int | None, _option("Discriminator base width (default 64).")] = None,
-    final_norm: Annotated[
-        bool | None, _option("Normalise the generator's last conv (reference: yes).")
-    ] = None,
-    long_skip: Annotated[
-        bool | None, _option("Add stem features to the decoder output (reference: no).")
-    ] = None,
-    median_offset: Annotated[
-        bool | None,
-        _option("Generator also reads |input − its median colour| (reference: no)."),
-    ] = None,
-    attention_mask: Annotated[
-        bool | None,
-        _option("Output mixes generated and input pixels by a learned mask (reference: no)."),
-    ] = None,
-    checkpoint_every: Annotated[
-        int, _option("Also checkpoint every N steps (0: epochs only).")
-    ] = 0,
-    log_every: Annotated[int, _option("Read losses back every N steps.")] = 10,
-    channels_last: Annotated[bool, _option("NHWC memory layout (faster convolutions).")] = True,
-    side_by_side: Annotated[
-        bool,
-        _option("On a CPU, run each update's two independent halves on two threads (faster)."),
-    ] = True,
-    eval_every: Annotated[int, _option("Evaluate on 1,000 test digits every N steps.")] = 0,
-    poison_step: Annotated[int | None, typer.Option(hidden=True)] = None,
+    preset: Preset = None,
+    domain_a: DomainA = None,
+    domain_b: DomainB = None,
+    style: Style = None,
+    epochs: Epochs = None,
+    steps: Steps = None,
+    batch_size: BatchSize = None,
+    device: Device = "auto",
+    seed: Seed = None,
+    out: RunFolder = None,
+    resume: Resume = False,
+    data_a: DataA = None,
+    data_b: DataB = None,
+    pairing: Pairing = None,
+    train_digits: TrainDigits = None,
+    lr: Lr = None,
+    lambda_cycle: LambdaCycle = None,
+    lambda_identity: LambdaIdentity = None,
+    pool_size: PoolSize = None,
+    lr_decay_epochs: LrDecayEpochs = None,
+    precision: Precision = None,
+    cycle_noise: CycleNoise = None,
+    norm: Norm = None,
+    output: Output = None,
+    gen_width: GenWidth = None,
+    res_blocks: ResBlocks = None,
+    disc_width: DiscWidth = None,
+    final_norm: FinalNorm = None,
+    long_skip: LongSkip = None,
+    median_offset: MedianOffset = None,
+    attention_mask: AttentionMask = None,
+    checkpoint_every: CheckpointEvery = 0,
+    log_every: LogEvery = 10,
+    channels_last: ChannelsLast = True,
+    kernels: Kernels = "auto",
+    side_by_side: SideBySide = True,
+    eval_every: EvalEvery = 0,
 ) -> None:
     """Train a CycleGAN between two domains; writes a run folder with weights and checkpoint."""
-    from dataclasses import replace
+    flags = dict(locals())  # the options, by name, before any other local exists
+    from mnist_cyclegan.config import RunOptions, default_run_folder
+    from mnist_cyclegan.console import RichReporter
+    from mnist_cyclegan.training import distributed
+    from mnist_cyclegan.training.trainer import LossNotFinite, Trainer, TrainingInterrupted
 
-    from mnist_cyclegan.checkpoint import read_checkpoint_settings
-    from mnist_cyclegan.console_ui import RichReporter
-    from mnist_cyclegan.distributed import start, stop, world_from_env
-    from mnist_cyclegan.settings import TrainSettings
-    from mnist_cyclegan.train import (
-        LossNotFinite,
-        TrainingInterrupted,
-        resolve_device,
-        run_training,
-    )
-
-    given = {
-        "domain_a": domain_a, "domain_b": domain_b, "style": style, "epochs": epochs,
-        "steps": steps, "batch_size": batch_size, "seed": seed, "pairing": pairing,
-        "data_a": str(data_a) if data_a else None, "data_b": str(data_b) if data_b else None,
-        "train_digits": train_digits, "lr": lr, "lambda_cycle": lambda_cycle,
-        "lambda_identity": lambda_identity, "pool_size": pool_size,
-        "lr_decay_epochs": lr_decay_epochs, "precision": precision, "cycle_noise": cycle_noise,
-    }  # fmt: skip
-    given = {k: v for k, v in given.items() if v is not None}
-    net_given = {
-        "norm": norm, "output": output, "gen_width": gen_width,
-        "res_blocks": res_blocks, "disc_width": disc_width, "final_norm": final_norm,
-        "long_skip": long_skip, "median_offset": median_offset, "attention_mask": attention_mask,
-    }  # fmt: skip
-    net_given = {k: v for k, v in net_given.items() if v is not None}
-    world = world_from_env()
+    world = distributed.world_from_env()
     try:
-        run_device = start(world, resolve_device(device))
-        if out is None:
-            a = given.get("domain_a", "mnist")
-            b = given.get("domain_b", "colored-background")
-            out = Path("runs") / f"{a}-to-{b}"
-        if resume:
-            if preset is not None:
-                raise MnistganError("--preset applies to new runs; --resume keeps the run's own")
-            stored = read_checkpoint_settings(out / "checkpoint.safetensors")
-            changeable = {"epochs", "steps"}
-            for key, value in {**given, **net_given}.items():
-                old = getattr(stored.net if key in net_given else stored, key)
-                if key not in changeable and value != old:
-                    flag = "--" + key.replace("_", "-")
-                    raise MnistganError(
-                        f"{flag} {value} differs from the run's {old!r}; only --epochs and "
-                        "--steps may change on --resume"
-                    )
-            settings = replace(stored, **{k: v for k, v in given.items() if k in changeable})
-        else:
-            base = TrainSettings.preset(preset or "reference")
-            settings = replace(base, **given, net=replace(base.net, **net_given))
-        reporter = RichReporter(console, settings.batch_size)
-        summary = run_training(
-            settings,
-            out=out,
-            device=run_device,
-            resume=resume,
-            checkpoint_every=checkpoint_every,
-            log_every=max(1, log_every),
-            reporter=reporter,
-            poison_step=poison_step,
-            channels_last=channels_last,
-            two_threads=side_by_side,
+        run_device = distributed.start(world, resolve_device(device))
+        out = out if out is not None else default_run_folder(domain_a, domain_b)
+        settings = _train_settings(flags, resume=resume, out=out)
+        options = RunOptions(
+            out=out, device=run_device, resume=resume,
+            checkpoint_every=checkpoint_every, log_every=max(1, log_every),
+            channels_last=channels_last, kernels=kernels, side_by_side=side_by_side,
             eval_every=max(0, eval_every),
-            world=world,
-        )
+        )  # fmt: skip
+        reporter = RichReporter(console, settings.batch_size)
+        summary = Trainer(settings, options, world=world, reporter=reporter).train()
     except TrainingInterrupted as stopped:
         raise fail(str(stopped), code=130) from None
     except LossNotFinite as diverged:
@@ -249,17 +225,50 @@ def train(
     except MnistganError as error:
         raise fail(str(error)) from None
     finally:
-        stop(world)
-    if not world.is_main:
-        return
-    losses = summary["final_losses"]
-    console.print(
-        f"done: step {summary['step']}/{summary['total_steps']} in {summary['seconds']:.0f} s "
-        f"({summary['pairs_per_second']:.1f} pairs/s); cycle {losses['cycle']:.4f}, "
-        f"D_a {losses['d_a']:.4f}, D_b {losses['d_b']:.4f}; run folder {summary['folder']}"
+        distributed.stop(world)
+    if world.is_main:
+        print_summary(summary)
+
+
+def _given(flags: dict, settings_class) -> dict:
+    """The fields of `settings_class` the user gave as flags (the others are None), paths as
+    strings."""
+    names = {field.name for field in fields(settings_class)}
+    return {
+        name: str(value) if isinstance(value, Path) else value
+        for name, value in flags.items()
+        if name in names and value is not None
+    }
+
+
+def _train_settings(flags: dict, *, resume: bool, out: Path):
+    """A new run's settings from its preset and flags, or a resumed run's own."""
+    from mnist_cyclegan.config import (
+        NetSettings,
+        TrainSettings,
+        settings_for_new_run,
+        settings_for_resume,
     )
-    if summary["processes"] > 1:
-        console.print(f"parameters identical on all {summary['processes']} processes")
+    from mnist_cyclegan.training.checkpoint import read_checkpoint_settings
+
+    given, net_given = _given(flags, TrainSettings), _given(flags, NetSettings)
+    if not resume:
+        return settings_for_new_run(flags["preset"], given, net_given)
+    if flags["preset"] is not None:
+        raise MnistganError("--preset applies to new runs; --resume keeps the run's own")
+    stored = read_checkpoint_settings(out / "checkpoint.safetensors")
+    return settings_for_resume(stored, given, net_given)
+
+
+def print_summary(summary) -> None:
+    losses = summary.final_losses
+    console.print(
+        f"done: step {summary.step}/{summary.total_steps} in {summary.seconds:.0f} s "
+        f"({summary.pairs_per_second:.1f} pairs/s); cycle {losses['cycle']:.4f}, "
+        f"D_a {losses['d_a']:.4f}, D_b {losses['d_b']:.4f}; run folder {summary.folder}"
+    )
+    if summary.processes > 1:
+        console.print(f"parameters identical on all {summary.processes} processes")
 
 
 @app.command()
@@ -272,7 +281,6 @@ def translate(
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
 ) -> None:
     """Translate image files with trained weights; outputs keep their input's size."""
-    from mnist_cyclegan.train import resolve_device
     from mnist_cyclegan.translate import translate_files
     from mnist_cyclegan.weights import load_generators
 
@@ -304,9 +312,8 @@ def evaluate_command(
     import json
 
     from mnist_cyclegan.atomic import write_text_atomic
-    from mnist_cyclegan.evaluate import evaluate
-    from mnist_cyclegan.report import direction_panel, save_report
-    from mnist_cyclegan.train import resolve_device
+    from mnist_cyclegan.evaluation.evaluate import evaluate
+    from mnist_cyclegan.evaluation.report import direction_panel, save_report
     from mnist_cyclegan.weights import load_generators
 
     try:
@@ -322,7 +329,7 @@ def evaluate_command(
         if json_out is not None:
             write_text_atomic(json_out, json.dumps(results, indent=2) + "\n")
         if report is not None:
-            a, b = meta["domain_a"], meta["domain_b"]
+            a, b = meta.domain_a, meta.domain_b
             save_report(
                 report,
                 [
@@ -336,7 +343,7 @@ def evaluate_command(
 
 
 def score_table(results: dict) -> Table:
-    from mnist_cyclegan.report import METRIC_LINES
+    from mnist_cyclegan.evaluation.report import METRIC_LINES
 
     a, b = results["domain_a"], results["domain_b"]
     table = Table(title=f"eval on {results['limit']} held-out test digits")

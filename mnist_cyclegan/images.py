@@ -1,13 +1,23 @@
-"""Image arrays to pictures: grids of digits and atomic PNG writes."""
+"""Image arrays: the one conversion to the networks' layout, grids of digits, PNG writes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from mnist_cyclegan.atomic import write_atomic
+
+
+def channels_first(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 N×H×W (grey) or N×H×W×3 (RGB), as files and arrays hold images, → N×C×H×W, as
+    the networks read them (a view where it can be)."""
+    tensor = torch.as_tensor(
+        np.ascontiguousarray(images) if isinstance(images, np.ndarray) else images
+    )
+    return tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
 
 
 def to_rgb(images: np.ndarray) -> np.ndarray:

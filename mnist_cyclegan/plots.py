@@ -62,7 +62,7 @@ def panel(
     return image
 
 
-def side_by_side(panels: Sequence[Image.Image]) -> Image.Image:
+def in_a_row(panels: Sequence[Image.Image]) -> Image.Image:
     width = sum(p.width for p in panels)
     height = max(p.height for p in panels)
     sheet = Image.new("RGB", (width, height), "white")

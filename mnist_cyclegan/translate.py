@@ -18,9 +18,10 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.nn import functional as F
 
+from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.images import save_png
-from mnist_cyclegan.model import to_model, to_pixels
+from mnist_cyclegan.images import channels_first, save_png
+from mnist_cyclegan.weights import WeightsMeta
 
 MAX_PIXELS = 4096 * 4096  # refuse anything larger: a 16-megapixel digit is a mistake or an attack
 MIN_SIDE = 8  # the generator reflect-pads by 3, which needs more than 3 pixels after downsampling
@@ -99,16 +100,16 @@ def expand_inputs(spec: str) -> tuple[list[Path], bool]:
     return [path], False
 
 
-def choose_direction(meta: dict, channels: int, direction: str | None, source: Path) -> str:
+def choose_direction(meta: WeightsMeta, channels: int, direction: str | None, source: Path) -> str:
     """a2b or b2a: what the user asked, else the side whose channel count the input has."""
     if direction is not None:
         if direction not in ("a2b", "b2a"):
             raise MnistganError(f"--direction {direction}: choose a2b or b2a")
         return direction
-    channels_a, channels_b = meta["channels_a"], meta["channels_b"]
+    channels_a, channels_b = meta.channels_a, meta.channels_b
     if channels_a == channels_b:
         raise MnistganError(
-            f"{source}: both sides of this model ({meta['domain_a']}, {meta['domain_b']}) take "
+            f"{source}: both sides of this model ({meta.domain_a}, {meta.domain_b}) take "
             f"{channels_a}-channel images; say --direction a2b or b2a"
         )
     return "a2b" if channels == channels_a else "b2a"
@@ -126,8 +127,7 @@ def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
 @torch.no_grad()
 def run_batch(generator, stack: np.ndarray, output: str, device: torch.device) -> np.ndarray:
     """Same-size images in one batch: reflect-pad to a multiple of 4, translate, crop back."""
-    tensor = torch.from_numpy(np.ascontiguousarray(stack))
-    tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
+    tensor = channels_first(stack)
     height, width = tensor.shape[-2:]
     pad_h, pad_w = (-height) % 4, (-width) % 4
     x = to_model(tensor.to(device), output)
@@ -137,7 +137,7 @@ def run_batch(generator, stack: np.ndarray, output: str, device: torch.device) -
 
 
 def translate_files(
-    g_ab, g_ba, meta: dict, inputs: str, output: Path, *, direction: str | None, cycle: bool,
+    g_ab, g_ba, meta: WeightsMeta, inputs: str, output: Path, *, direction: str | None, cycle: bool,
     device: torch.device, batch_size: int = 64,
 ) -> dict:  # fmt: skip
     """Translate every input; write outputs (and round trips) only once all inputs decoded."""
@@ -148,12 +148,12 @@ def translate_files(
     if not folder_mode and output.is_dir():
         raise MnistganError(f"{output}: is a folder; give an output file name")
     loaded = [read_image(path) for path in files]
-    net_output = meta["net"]["output"]
+    net_output = meta.output
     plans = []
     for image in loaded:
         way = choose_direction(meta, image.channels, direction, image.source)
         forward, backward = (g_ab, g_ba) if way == "a2b" else (g_ba, g_ab)
-        wanted = meta["channels_a"] if way == "a2b" else meta["channels_b"]
+        wanted = meta.channels_a if way == "a2b" else meta.channels_b
         plans.append((image, way, forward, backward, match_channels(image.pixels, wanted)))
     results: list[tuple[Path, np.ndarray]] = []
     groups: dict[tuple, list[int]] = {}

@@ -1,116 +1,116 @@
-"""Safetensors files: the deployable generator weights, and reading any of our files safely.
+"""The deployable weights file: both generators and the typed metadata that rebuilds them.
 
-Nothing here unpickles. Before handing a file to safetensors we check its 8-byte header length
-and JSON header ourselves, so an empty, truncated, random or pickled file gets a clear message.
+`WeightsMeta` is everything besides tensors that `translate`, `eval` and the trainer need to
+know about a model; it is validated in one place, `WeightsMeta.from_dict`, whichever file it
+came from. Generators load as the reference's plain networks: the speed kit is for training.
 """
 
 from __future__ import annotations
 
-import json
-import struct
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 
 from mnist_cyclegan import __version__
-from mnist_cyclegan.atomic import write_atomic
+from mnist_cyclegan.config import NetSettings, TrainSettings
+from mnist_cyclegan.cyclegan.networks import Generator
+from mnist_cyclegan.domains import check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.nets import Generator, NetSettings
+from mnist_cyclegan.tensor_files import load_tensors, save_tensors
 
 WEIGHTS_FORMAT = "mnistgan-generators"
-CHECKPOINT_FORMAT = "mnistgan-checkpoint"
-FORMAT_VERSION = "1"
-MAX_HEADER_BYTES = 64 * 1024 * 1024
 
 
-def save_tensors(path: Path, tensors: dict[str, torch.Tensor], kind: str, meta: dict) -> None:
-    """Write tensors plus JSON metadata atomically as one safetensors file."""
-    metadata = {
-        "format": kind,
-        "format_version": FORMAT_VERSION,
-        "meta": json.dumps(meta, sort_keys=True),
-    }
-    ready = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
-    write_atomic(path, lambda tmp: save_file(ready, str(tmp), metadata=metadata))
+@dataclass(frozen=True)
+class WeightsMeta:
+    """What a weights file says about its model, besides the tensors."""
 
+    net: NetSettings
+    channels_a: int
+    channels_b: int
+    domain_a: str
+    domain_b: str
+    style: str = "threshold"
+    settings: TrainSettings | None = None  # the training run's, when the file came from one
+    step: int | None = None
+    epoch: int | None = None
+    batch_norm_stats: str | None = None
+    mnistgan_version: str = __version__
+    torch_version: str = torch.__version__
 
-def read_header(path: Path) -> dict:
-    """The safetensors JSON header, validated by hand before any tensor is read."""
-    path = Path(path)
-    if not path.exists():
-        raise MnistganError(f"{path}: no such file")
-    if path.is_dir():
-        raise MnistganError(f"{path}: is a folder, not a safetensors file")
-    size = path.stat().st_size
-    if size < 8:
-        raise MnistganError(f"{path}: not a safetensors file ({size} bytes, too short)")
-    with open(path, "rb") as handle:
-        (header_length,) = struct.unpack("<Q", handle.read(8))
-        if header_length > MAX_HEADER_BYTES or header_length > size - 8:
-            raise MnistganError(
-                f"{path}: not a safetensors file (header claims {header_length} bytes, "
-                f"file has {size})"
-            )
-        raw = handle.read(header_length)
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise MnistganError(f"{path}: not a safetensors file (header is not JSON)") from None
-    if not isinstance(header, dict):
-        raise MnistganError(f"{path}: not a safetensors file (header is not a JSON object)")
-    end = max(
-        (entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"),
-        default=0,
-    )
-    if 8 + header_length + end > size:
-        raise MnistganError(
-            f"{path}: truncated ({size} bytes, tensors need {8 + header_length + end})"
+    @property
+    def output(self) -> str:
+        """The generators' output activation, which sets the range of their pixel values."""
+        return self.net.output
+
+    @property
+    def seed(self) -> int:
+        """The seed the domains' colours were drawn from (0 where no run is recorded)."""
+        return self.settings.seed if self.settings is not None else 0
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["net"] = self.net.to_dict()
+        values["settings"] = None if self.settings is None else self.settings.to_dict()
+        return values
+
+    @classmethod
+    def from_dict(cls, values: object, source: Path | str) -> WeightsMeta:
+        """Validated metadata, or one line naming `source` and what is wrong."""
+        try:
+            return cls._parse(values)
+        except (KeyError, TypeError, ValueError, MnistganError) as error:
+            raise MnistganError(f"{source}: weights metadata unreadable ({error!s:.160})") from None
+
+    @classmethod
+    def _parse(cls, values: object) -> WeightsMeta:
+        if not isinstance(values, dict):
+            raise TypeError("not a JSON object")
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}
+        net = NetSettings(**values.pop("net"))
+        settings = values.pop("settings", None)
+        meta = cls(
+            net=net,
+            settings=None if settings is None else TrainSettings.from_dict(settings),
+            **values,
         )
-    return header
+        meta._check()
+        return meta
+
+    def _check(self) -> None:
+        for name in ("channels_a", "channels_b"):
+            if getattr(self, name) not in (1, 3):
+                raise ValueError(f"{name} must be 1 or 3")
+        for name in ("domain_a", "domain_b"):
+            get_domain(getattr(self, name))
+        check_style(self.style)
+        sizes = (self.net.gen_width, self.net.res_blocks)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes):
+            raise TypeError("gen_width and res_blocks must be integers")
+        if self.net.gen_width < 1 or self.net.res_blocks < 0:
+            raise ValueError("gen_width must be >= 1 and res_blocks >= 0")
+        if self.settings is not None:
+            self.settings.validate()
 
 
-def load_tensors(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict]:
-    """Tensors and metadata of one of our files, refusing files of another kind."""
-    header = read_header(path)
-    metadata = header.get("__metadata__") or {}
-    if metadata.get("format") != kind:
-        found = metadata.get("format", "no mnistgan metadata")
-        raise MnistganError(f"{path}: not an {kind} file ({found})")
-    try:
-        meta = json.loads(metadata["meta"])
-        tensors = load_file(str(path))
-    except (KeyError, ValueError, OSError, RuntimeError) as error:
-        raise MnistganError(f"{path}: unreadable ({str(error).splitlines()[0]})") from None
-    except Exception as error:  # safetensors raises its own SafetensorError type
-        raise MnistganError(f"{path}: unreadable ({str(error).splitlines()[0]})") from None
-    return tensors, meta
-
-
-def save_generators(
-    path: Path, g_ab: Generator, g_ba: Generator, *, net: NetSettings, info: dict
-) -> None:
+def save_generators(path: Path, g_ab: Generator, g_ba: Generator, meta: WeightsMeta) -> None:
     """Both generators plus what rebuilds them: settings, domains, channels, versions."""
     tensors = {f"G_ab.{k}": v for k, v in g_ab.state_dict().items()}
     tensors.update({f"G_ba.{k}": v for k, v in g_ba.state_dict().items()})
-    meta = {
-        "net": net.to_dict(),
-        "channels_a": g_ab.in_channels,
-        "channels_b": g_ab.out_channels,
-        "mnistgan_version": __version__,
-        "torch_version": torch.__version__,
-        **info,
-    }
-    save_tensors(path, tensors, WEIGHTS_FORMAT, meta)
+    save_tensors(path, tensors, WEIGHTS_FORMAT, meta.to_dict())
 
 
-def load_generators(path: Path, device: torch.device | str = "cpu"):
-    """Rebuild (G_ab, G_ba, meta) from a weights file alone, in eval mode."""
-    tensors, meta = load_tensors(path, WEIGHTS_FORMAT)
+def load_generators(
+    path: Path, device: torch.device | str = "cpu"
+) -> tuple[Generator, Generator, WeightsMeta]:
+    """Rebuild (G_ab, G_ba, meta) from a weights file alone, in eval mode, as plain networks."""
+    tensors, values = load_tensors(path, WEIGHTS_FORMAT)
+    meta = WeightsMeta.from_dict(values, path)
     try:
-        net = NetSettings(**meta["net"])
-        g_ab = Generator(meta["channels_a"], meta["channels_b"], net)
-        g_ba = Generator(meta["channels_b"], meta["channels_a"], net)
+        g_ab = Generator(meta.channels_a, meta.channels_b, meta.net)
+        g_ba = Generator(meta.channels_b, meta.channels_a, meta.net)
         for prefix, generator in (("G_ab.", g_ab), ("G_ba.", g_ba)):
             state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             generator.load_state_dict(state, strict=True)

@@ -7,6 +7,11 @@ import os
 import pytest
 from typer.testing import CliRunner
 
+# A narrow network on a few hundred real digits keeps each run to seconds on 2 cores; the
+# reference widths are checked in test_nets.py and timed in benchmarks/.
+TINY_NET = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8"]
+TINY = [*TINY_NET, "--batch-size", "16", "--train-digits", "320"]
+
 os.environ.setdefault("COLUMNS", "120")
 os.environ["TERM"] = "dumb"
 

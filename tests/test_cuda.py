@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import run_cli
+from conftest import TINY, run_cli
 from safetensors.torch import load_file
 
 pytestmark = [
     pytest.mark.cuda,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
-
-TINY = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
-TINY += ["--train-digits", "320"]
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

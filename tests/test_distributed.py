@@ -11,9 +11,10 @@ import sys
 import time
 
 import torch
+from conftest import TINY_NET
 from safetensors.torch import load_file
 
-TINY = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--train-digits", "320"]
+TINY = [*TINY_NET, "--train-digits", "320"]
 
 
 def command(out, *extra, processes: int = 1) -> list[str]:
@@ -113,7 +114,7 @@ def test_a_checkpoint_resumes_under_another_number_of_processes(tmp_path):
 
 def checkpoint_step(path) -> int:
     """The step recorded in a checkpoint's header (0 if there is none yet)."""
-    from mnist_cyclegan.weights import read_header
+    from mnist_cyclegan.tensor_files import read_header
 
     if not path.exists():
         return 0

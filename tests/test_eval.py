@@ -11,11 +11,11 @@ from conftest import run_cli
 from PIL import Image
 from test_translate import weights  # noqa: F401  (session fixture: a real tiny model)
 
-from mnist_cyclegan import metrics
-from mnist_cyclegan.classifier import load_or_train_classifier
 from mnist_cyclegan.data import domain_arrays, load_mnist
 from mnist_cyclegan.domains import render
-from mnist_cyclegan.evaluate import Side, direction_scores
+from mnist_cyclegan.evaluation import metrics
+from mnist_cyclegan.evaluation.classifier import load_or_train_classifier
+from mnist_cyclegan.evaluation.evaluate import Side, direction_scores
 
 LIMIT = 1000
 CPU = torch.device("cpu")

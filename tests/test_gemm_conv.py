@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_cyclegan.gemm_conv import GemmGradConv2d
+from mnist_cyclegan.fast.gemm_conv import GemmGradConv2d
 
 
 def gradients(conv: nn.Conv2d, x: torch.Tensor, upstream: torch.Tensor, bf16: bool):

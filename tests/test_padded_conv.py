@@ -7,12 +7,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.nets import Discriminator, NetSettings
-from mnist_cyclegan.padded_conv import (
+from mnist_cyclegan.config import NetSettings
+from mnist_cyclegan.cyclegan.layers import same_padding
+from mnist_cyclegan.cyclegan.networks import Discriminator
+from mnist_cyclegan.fast.layers import FAST
+from mnist_cyclegan.fast.padded_conv import (
     SamePaddedConv2d,
     conv2d_skipping_zero_rows,
     row_groups,
-    same_padding,
 )
 
 
@@ -98,7 +100,7 @@ def test_pads_for_itself_in_fp32():
 def test_discriminator_skips_zero_rows_in_layers_3_and_4_under_its_old_names():
     """Layers 3 and 4 pad for themselves (an Identity holds the padding's place), so the
     parameter names, which checkpoints store, are those of the padded layout."""
-    disc = Discriminator(3, NetSettings())
+    disc = Discriminator(3, NetSettings(), FAST)
     skipping = [name for name, m in disc.named_modules() if isinstance(m, SamePaddedConv2d)]
     assert skipping == ["model.8", "model.12"]
     conv_weights = [key for key in disc.state_dict() if key.endswith(".weight") and "model" in key]

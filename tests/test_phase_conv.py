@@ -7,9 +7,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan import gemm_conv
-from mnist_cyclegan.gemm_conv import GemmGradConv2d, LockedGradConv2d
-from mnist_cyclegan.phase_conv import conv2d_by_phases, depth_to_space, phase_factor
+from mnist_cyclegan.fast import gemm_conv
+from mnist_cyclegan.fast.gemm_conv import GemmGradConv2d, LockedGradConv2d
+from mnist_cyclegan.fast.phase_conv import conv2d_by_phases, depth_to_space, phase_factor
 
 
 def test_phase_factor_fills_one_channel_block():

@@ -11,19 +11,15 @@ import time
 
 import pytest
 import torch
-from conftest import assert_one_line_error, run_cli
+from conftest import TINY, assert_one_line_error, run_cli
 from PIL import Image
 from safetensors.torch import load_file
 
-from mnist_cyclegan.checkpoint import load_checkpoint, read_checkpoint_settings
-from mnist_cyclegan.losses import ImagePool
-from mnist_cyclegan.model import build_networks, build_optimizers
+from mnist_cyclegan.cyclegan.networks import build_networks
+from mnist_cyclegan.cyclegan.pool import ImagePool
+from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
+from mnist_cyclegan.training.checkpoint import load_checkpoint, read_checkpoint_settings
 from mnist_cyclegan.weights import load_generators
-
-# A narrow network on 320 real digits per domain keeps each run to seconds on 2 cores; the
-# reference widths are checked in test_nets.py and timed in benchmarks/.
-TINY = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
-TINY += ["--train-digits", "320"]
 
 
 def train(runner, out, *extra):
@@ -56,8 +52,8 @@ def test_short_training_lowers_the_cycle_loss_and_writes_every_file(runner, tmp_
     last = sum(float(r["cycle"]) for r in rows[-3:]) / 3
     assert last < 0.7 * first, (first, last)  # seeded: about 0.75 -> 0.40 on torch 2.13
     g_ab, g_ba, meta = load_generators(out / "weights.safetensors")
-    assert meta["domain_a"] == "mnist" and meta["step"] == 100 and meta["epoch"] == 4
-    assert meta["channels_a"] == 1 and meta["channels_b"] == 3 and "torch_version" in meta
+    assert meta.domain_a == "mnist" and meta.step == 100 and meta.epoch == 4
+    assert meta.channels_a == 1 and meta.channels_b == 3 and meta.torch_version
     with torch.no_grad():
         assert g_ab(torch.rand(2, 1, 28, 28)).shape == (2, 3, 28, 28)
         assert g_ba(torch.rand(2, 3, 28, 28)).shape == (2, 1, 28, 28)
@@ -71,10 +67,10 @@ def test_checkpoint_round_trip_restores_every_tensor(runner, tmp_path):
     settings = read_checkpoint_settings(path)
     assert settings.pool_size == 8 and settings.net.gen_width == 8
     nets = build_networks(settings.net, 1, 3, seed=123, device=torch.device("cpu"))
-    opt_g, opt_d = build_optimizers(nets, settings, torch.device("cpu"))
+    opt_g, opt_d = optimizers = build_optimizers(nets, settings, torch.device("cpu"))
     pools = (ImagePool(8, 0), ImagePool(8, 0))
     progress = load_checkpoint(
-        path, nets=nets, opt_g=opt_g, opt_d=opt_d, pools=pools, device=torch.device("cpu")
+        path, nets=nets, optimizers=optimizers, pools=pools, device=torch.device("cpu")
     )
     assert progress.step == 7
     stored = load_file(str(path))
@@ -137,10 +133,9 @@ def test_sigint_leaves_a_loadable_checkpoint(tmp_path):
     assert "resume with: mnistgan train --out" in stderr
     settings = read_checkpoint_settings(out / "checkpoint.safetensors")
     nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"))
-    opt_g, opt_d = build_optimizers(nets, settings, torch.device("cpu"))
     progress = load_checkpoint(
         out / "checkpoint.safetensors",
-        nets=nets, opt_g=opt_g, opt_d=opt_d,
+        nets=nets, optimizers=build_optimizers(nets, settings, torch.device("cpu")),
         pools=(ImagePool(0, 0), ImagePool(0, 0)), device=torch.device("cpu"),
     )  # fmt: skip
     assert progress.step >= 40
@@ -154,9 +149,26 @@ def test_cuda_on_a_cpu_machine_fails_cleanly(runner, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(runner, tmp_path):
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(runner, tmp_path, monkeypatch):
+    """Step 12 diverges, as a run whose update turns non-finite would: its losses are NaN and so
+    are the generators' weights after it."""
+    from mnist_cyclegan.training import trainer
+
+    calls = {"steps": 0}
+
+    def diverging_step(nets, *args, **kwargs):
+        losses = train_step(nets, *args, **kwargs)
+        calls["steps"] += 1
+        if calls["steps"] == 12:
+            with torch.no_grad():
+                for param in nets.generators():
+                    param.mul_(float("nan"))
+            losses[0] = float("nan")
+        return losses
+
+    monkeypatch.setattr(trainer, "train_step", diverging_step)
     out = tmp_path / "run"
-    args = ["--steps", "30", "--checkpoint-every", "5", "--log-every", "1", "--poison-step", "12"]
+    args = ["--steps", "30", "--checkpoint-every", "5", "--log-every", "1"]
     result = train(runner, out, *args)
     assert_one_line_error(result, "NaN", "checkpoint")
     assert result.exit_code == 3
@@ -185,7 +197,7 @@ def test_quick_preset_trains_and_its_weights_rebuild_its_design(runner, tmp_path
     identity = [float(row["identity"]) for row in read_losses(tmp_path / "quick" / "losses.csv")]
     assert identity and all(value > 0 for value in identity)
     g_ab, g_ba, meta = load_generators(tmp_path / "quick" / "weights.safetensors")
-    assert g_ab.long_skip and g_ba.long_skip and meta["step"] == 12
+    assert g_ab.long_skip and g_ba.long_skip and meta.step == 12
     assert g_ab.median_offset and g_ba.attention_mask
     with torch.no_grad():
         assert g_ab(torch.rand(2, 1, 28, 28)).shape == (2, 3, 28, 28)
@@ -211,11 +223,12 @@ def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
     import copy
     from dataclasses import replace
 
+    from mnist_cyclegan.config import TrainSettings
+    from mnist_cyclegan.cyclegan.losses import as_input, identity_loss
+    from mnist_cyclegan.cyclegan.networks import build_networks
+    from mnist_cyclegan.cyclegan.step import generator_update, one_after_the_other
     from mnist_cyclegan.data import load_mnist
     from mnist_cyclegan.domains import draw_colors, render
-    from mnist_cyclegan.model import build_networks
-    from mnist_cyclegan.settings import TrainSettings
-    from mnist_cyclegan.step import as_input, identity_loss, update_generators
 
     grey = torch.rand(2, 1, 4, 4)
     assert torch.equal(as_input(grey, 3), grey.expand(-1, 3, -1, -1))
@@ -239,7 +252,8 @@ def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
     grads = {}
     for weight in (0.0, 10.0):
         copied = copy.deepcopy(nets)
-        update_generators(copied, real_a, real_b, replace(settings, lambda_identity=weight))
+        changed = replace(settings, lambda_identity=weight)
+        generator_update(copied, real_a, real_b, changed, one_after_the_other)
         grads[weight] = [dict(g.named_parameters()) for g in (copied.g_ab, copied.g_ba)]
     copied = copy.deepcopy(nets)
     identity_loss(copied.g_ba, real_a, 3).backward()

@@ -6,15 +6,14 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_cli
+from conftest import TINY_NET, assert_one_line_error, run_cli
 from PIL import Image
 from safetensors.torch import save_file
 from typer.testing import CliRunner
 
 from mnist_cyclegan.data import load_mnist
 
-TINY = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
-TINY += ["--train-digits", "64", "--device", "cpu"]
+TINY = [*TINY_NET, "--batch-size", "16", "--train-digits", "64", "--device", "cpu"]
 
 
 @pytest.fixture(scope="session")

@@ -16,19 +16,11 @@ with oneDNN.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch.nn import functional as F
 
-from mnist_cyclegan.gemm_conv import GemmGradConv2d, cpu_bf16_dtype
-
-
-def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow's "same" padding before and after: output = ceil(size / stride), the odd
-    pixel after (PyTorch's symmetric `padding=` cannot express it)."""
-    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
+from mnist_cyclegan.cyclegan.layers import same_padding
+from mnist_cyclegan.fast.gemm_conv import GemmGradConv2d, cpu_bf16_dtype
 
 
 def row_groups(out_rows: int, stride: int, kernel: int, top: int, data_rows: int):

@@ -75,6 +75,22 @@ def check_batch(world: World, batch_size: int) -> int:
     return batch_size // world.size
 
 
+def local_share(batch: torch.Tensor, world: World, local_batch: int) -> torch.Tensor:
+    """This process's slice of a global batch."""
+    if not world.active:
+        return batch
+    return batch[world.rank * local_batch : (world.rank + 1) * local_batch]
+
+
+def mean_over_processes(values: torch.Tensor, world: World) -> torch.Tensor:
+    """The mean of `values` over all processes (a copy), as one process would log it."""
+    if not world.active:
+        return values
+    values = values.clone()
+    dist.all_reduce(values)
+    return values / world.size
+
+
 def sync_batch_norm(module: nn.Module, world: World, device: torch.device) -> nn.Module:
     if world.active and device.type == "cuda":
         return nn.SyncBatchNorm.convert_sync_batchnorm(module)

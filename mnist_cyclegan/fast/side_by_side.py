@@ -1,25 +1,28 @@
-"""Two independent halves of a training step, run side by side on two CPU threads.
+"""Side by side: a training step's two independent halves on two CPU threads.
 
-A CycleGAN step splits into two chains that share no intermediate tensor: a → G_ab → G_ba with
-D_B judging the fake, and b → G_ba → G_ab with D_A; the discriminator update splits into D_A's
-and D_B's. On a small CPU, PyTorch's kernels use the cores less well when they split each
-operation between them than when each core runs a chain of its own. What side by side gains is
-measured by `python benchmarks/bench_train.py` (the -side-by-side row, BENCHMARKS.md).
+A CycleGAN update splits into two halves that share no intermediate tensor
+(mnist_cyclegan/cyclegan/step.py): a → G_ab → G_ba with D_b judging the fake beside
+b → G_ba → G_ab with D_a, and D_a's loss beside D_b's. On a small CPU, PyTorch's kernels use
+the cores less well when they split each operation between them than when each core runs a
+half of its own. What side by side gains is measured by `python benchmarks/bench_train.py`
+(the -side-by-side row, BENCHMARKS.md). `run_side_by_side` is a drop-in for the step's
+`one_after_the_other`.
 
-Running them concurrently needs three things to stay exact and deterministic:
-- Gradients: each chain takes its own with `torch.autograd.grad`, and they are added in a
+Running the halves concurrently needs three things to stay exact and deterministic:
+- Gradients: each half takes its own with `torch.autograd.grad` and the step adds them in a
   fixed order (two threads accumulating into `.grad` would add in whatever order they finish).
-- Batch-norm running statistics: a module used by both chains would be updated by two threads
-  at once. The second chain updates private copies instead (`DeferrableBatchNorm2d`), and
-  `NormStatsSnapshot.merge` then gives exactly what updating the chains one after the other
+- Batch-norm running statistics: a module used by both halves would be updated by two threads
+  at once. The second half updates private copies instead (`DeferrableBatchNorm2d`), and
+  `NormStatsSnapshot.merge` then gives exactly what running the halves one after the other
   would give (in real arithmetic): with decay d = 1 − momentum and k updates in the second
-  chain, r = r₂ + dᵏ (r₁ − r₀).
-- Random numbers: drawn before the threads start, or from each chain's own generator.
+  half, r = r₂ + dᵏ (r₁ − r₀).
+- Random numbers: drawn before the threads start, or from each half's own generator.
 
-Each chain runs on one fixed thread with a fixed thread count, so a step repeats bit for bit
-(tests/test_chains.py), once one more thing is in place: oneDNN's CPU weight-gradient kernels
-are not safe on two threads at once (results differed by one bf16 step from run to run). So
-every conv takes its weight gradient either as a GEMM or under one lock (gemm_conv.py).
+Each half runs on one fixed thread with a fixed thread count, so a step repeats bit for bit
+(tests/test_side_by_side.py), once one more thing is in place: oneDNN's CPU weight-gradient
+kernels are not safe on two threads at once (results differed by one bf16 step from run to
+run). So every conv of the speed kit takes its weight gradient either as a GEMM or under one
+lock (gemm_conv.py). Only networks built by the speed kit (fast/layers.py) can run side by side.
 """
 
 from __future__ import annotations
@@ -54,11 +57,14 @@ class DeferrableBatchNorm2d(nn.BatchNorm2d):
 
 
 class NormStatsSnapshot:
-    """The running statistics of batch-norm modules before a step's chains start, and the
-    second chain's private copies of them."""
+    """The running statistics of batch-norm modules before a step's halves start, and the
+    second half's private copies of them."""
 
     def __init__(self, modules: Iterable[nn.Module]) -> None:
         norms = [m for module in modules for m in module.modules()]
+        plain = [m for m in norms if type(m) is nn.BatchNorm2d and m.track_running_stats]
+        if plain:  # a programming error, not a user's: its statistics would race
+            raise TypeError("side by side needs the speed kit's DeferrableBatchNorm2d layers")
         self.before: dict[DeferrableBatchNorm2d, tuple[torch.Tensor, torch.Tensor]] = {
             m: (m.running_mean.clone(), m.running_var.clone())
             for m in norms
@@ -72,7 +78,7 @@ class NormStatsSnapshot:
         return self.copies[module]
 
     def merge(self) -> None:
-        """Fold the second chain's updates into the modules, after the first chain's."""
+        """Fold the second half's updates into the modules, after the first half's."""
         for module, count in self.updates.items():
             if count == 0:
                 continue
@@ -87,7 +93,7 @@ class NormStatsSnapshot:
             module.num_batches_tracked.add_(count)
 
 
-def chains_pay(device: torch.device) -> bool:
+def side_by_side_pays(device: torch.device) -> bool:
     """Side by side only on a CPU with at least two threads to share."""
     return device.type == "cpu" and torch.get_num_threads() >= 2
 
@@ -100,7 +106,7 @@ def run_side_by_side(
     before `second`."""
     global _worker
     if _worker is None:
-        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mnistgan-chain")
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mnistgan-half")
     threads = torch.get_num_threads()
     stats = NormStatsSnapshot(modules)
 

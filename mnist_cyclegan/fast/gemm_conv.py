@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.phase_conv import conv2d_by_phases, input_grad_by_phases, phase_factor
+from mnist_cyclegan.fast.phase_conv import conv2d_by_phases, input_grad_by_phases, phase_factor
 
 
 def gemm_operands(
@@ -91,7 +91,8 @@ def gemm_weight_and_bias_grads(ctx, grad_out, x, weight):
     return grad_weight, grad_bias
 
 
-# oneDNN's CPU weight-gradient kernels are not safe to run on two threads at once (chains.py):
+# oneDNN's CPU weight-gradient kernels are not safe to run on two threads at once
+# (side_by_side.py):
 # the side-by-side step gave results differing by one bf16 step from run to run until every
 # oneDNN weight gradient went through this lock (oneDNN's default build shares one scratchpad
 # between primitives and allows a primitive only on the thread that created it).
@@ -142,16 +143,31 @@ def conv2d_locked_weight_grad(
         return _LockedWeightGradConv.apply(x.to(dtype), weight.to(dtype), bias, stride)
 
 
-class LockedGradConv2d(nn.Conv2d):
+class PhasedConv2d(nn.Conv2d):
+    """`nn.Conv2d` that, with `phases`, computes by output phases on the CPU where it has few
+    output channels and stride 1 (phase_conv.py). Same parameters and names as nn.Conv2d."""
+
+    def __init__(self, *args, phases: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.phases = phases
+
+    def phase_factor_for(self, x: torch.Tensor) -> int:
+        """f > 1 where this conv computes by f×f output phases, else 1."""
+        if not self.phases or x.device.type != "cpu" or self.stride != (1, 1):
+            return 1
+        return phase_factor(self.out_channels)
+
+
+class LockedGradConv2d(PhasedConv2d):
     """`nn.Conv2d` (no padding, dilation or groups) whose CPU weight gradient holds the lock:
-    for the convs where oneDNN's weight gradient beats the GEMM one (gemm_conv's table).
+    for the convs where oneDNN's weight gradient beats the GEMM one (benchmarks/conv_grads.py).
     With few output channels and stride 1, on the CPU it computes by output phases."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.padding != (0, 0) or self.dilation != (1, 1) or self.groups != 1:
             return super().forward(x)
-        factor = phase_factor(self.out_channels)
-        if x.device.type == "cpu" and self.stride == (1, 1) and factor > 1:
+        factor = self.phase_factor_for(x)
+        if factor > 1:
             return conv2d_by_phases(
                 x, self.weight, self.bias, factor, conv=conv2d_locked_weight_grad
             )
@@ -191,7 +207,7 @@ def conv2d_gemm_weight_grad(
         return _GemmWeightGradConv.apply(x.to(dtype), weight.to(dtype), bias, stride)
 
 
-class GemmGradConv2d(nn.Conv2d):
+class GemmGradConv2d(PhasedConv2d):
     """`nn.Conv2d` (no padding, dilation or groups) with the GEMM weight gradient on CPU bf16;
     with few output channels and stride 1, on the CPU it computes by output phases."""
 
@@ -203,7 +219,7 @@ class GemmGradConv2d(nn.Conv2d):
             or self.stride[0] != self.stride[1]
         ):
             return super().forward(x)
-        factor = phase_factor(self.out_channels)
-        if x.device.type == "cpu" and self.stride == (1, 1) and factor > 1:
+        factor = self.phase_factor_for(x)
+        if factor > 1:
             return conv2d_by_phases(x, self.weight, self.bias, factor, conv=conv2d_gemm_weight_grad)
         return conv2d_gemm_weight_grad(x, self.weight, self.bias, self.stride[0])

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mnist_cyclegan import metrics
-from mnist_cyclegan.calibrate import use_batch_statistics
-from mnist_cyclegan.classifier import load_or_train_classifier, predict
+from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
+from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.data import DomainArrays, domain_arrays, load_mnist
-from mnist_cyclegan.model import to_model, to_pixels
-from mnist_cyclegan.nets import DigitClassifier
+from mnist_cyclegan.evaluation import metrics
+from mnist_cyclegan.evaluation.classifier import (
+    DigitClassifier,
+    load_or_train_classifier,
+    predict,
+)
+from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.weights import WeightsMeta
 
 
 @dataclass
@@ -28,12 +33,10 @@ class Side:
     classifier: DigitClassifier
 
 
-def prepare_sides(meta: dict, device: torch.device) -> tuple[Side, Side]:
+def prepare_sides(meta: WeightsMeta, device: torch.device) -> tuple[Side, Side]:
     """Render both domains exactly as training did (same style, same colour seeds)."""
-    settings = meta.get("settings", {})
-    style, seed = meta.get("style", "threshold"), int(settings.get("seed", 0))
-    arrays_a = domain_arrays(meta["domain_a"], style=style, seed=seed)
-    arrays_b = domain_arrays(meta["domain_b"], style=style, seed=seed + 1)
+    arrays_a = domain_arrays(meta.domain_a, style=meta.style, seed=meta.seed)
+    arrays_b = domain_arrays(meta.domain_b, style=meta.style, seed=meta.seed + 1)
     return (
         Side(arrays_a, load_or_train_classifier(arrays_a, device)),
         Side(arrays_b, load_or_train_classifier(arrays_b, device)),
@@ -51,8 +54,7 @@ def translate_batches(
     """Apply a generator to uint8 images in batches; uint8 results of the target's shape."""
     results = []
     for start in range(0, len(images), batch):
-        chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + batch]))
-        chunk = chunk[:, None] if chunk.ndim == 3 else chunk.permute(0, 3, 1, 2)
+        chunk = channels_first(images[start : start + batch])
         results.append(to_pixels(generator(to_model(chunk.to(device), output)), output))
     return np.concatenate(results)
 
@@ -102,7 +104,7 @@ def direction_scores(
 def evaluate(
     g_ab: torch.nn.Module,
     g_ba: torch.nn.Module,
-    meta: dict,
+    meta: WeightsMeta,
     *,
     limit: int = 10_000,
     device: torch.device,
@@ -113,7 +115,7 @@ def evaluate(
     Returns the scores and, per direction, 16 example inputs, outputs, cycles and truths.
     """
     side_a, side_b = sides or prepare_sides(meta, device)
-    output = meta["net"]["output"]
+    output = meta.output
     grey = load_mnist().x_test[:limit]
     labels = side_a.arrays.y_test[:limit]
     results: dict = {"limit": int(min(limit, len(grey))), "domain_a": side_a.arrays.domain}

@@ -8,11 +8,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mnist_cyclegan.chains import DeferrableBatchNorm2d, run_side_by_side
-from mnist_cyclegan.losses import ImagePool
-from mnist_cyclegan.model import build_networks, build_optimizers
-from mnist_cyclegan.settings import TrainSettings
-from mnist_cyclegan.step import train_step
+from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.cyclegan.networks import build_networks
+from mnist_cyclegan.cyclegan.pool import ImagePool
+from mnist_cyclegan.cyclegan.step import build_optimizers, one_after_the_other, train_step
+from mnist_cyclegan.fast.layers import FAST
+from mnist_cyclegan.fast.side_by_side import DeferrableBatchNorm2d, run_side_by_side
 
 
 def real_pairs(count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -27,7 +28,7 @@ def real_pairs(count: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int, threads: int):
-    """Each chain of a side-by-side step gets half the threads: `threads` 2 for it, 1 for one
+    """Each half of a side-by-side step gets half the threads: `threads` 2 for it, 1 for one
     after the other, so each kernel rounds alike and what remains is the step's own arithmetic
     (two threads in one kernel sum in another order: up to 15% on some gradient entries)."""
     saved_threads = torch.get_num_threads()
@@ -39,14 +40,15 @@ def state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int, t
 
 
 def _state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int):
-    nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"))
-    opt_g, opt_d = build_optimizers(nets, settings, torch.device("cpu"))
+    nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"), FAST)
+    optimizers = build_optimizers(nets, settings, torch.device("cpu"))
     pools = (ImagePool(settings.pool_size, 0), ImagePool(settings.pool_size, 1))
     real_a, real_b = real_pairs(16)
+    run_halves = run_side_by_side if side_by_side else one_after_the_other
     torch.manual_seed(1)  # the cycle noise
     for _ in range(steps):
         losses = train_step(
-            nets, opt_g, opt_d, pools, real_a, real_b, settings, side_by_side=side_by_side
+            nets, optimizers, pools, real_a, real_b, settings, run_halves=run_halves
         )
     grads, buffers = {}, {}
     for name, net in nets.named().items():
@@ -59,8 +61,8 @@ def _state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int):
 def test_side_by_side_step_computes_what_one_after_the_other_does(preset):
     """fp32, with the history pool, cycle noise and (quick) the identity term on: losses,
     every gradient and every batch-norm running statistic agree to float32 rounding. The
-    running statistics exercise the merge of the second chain's private copies: G_ab and G_ba
-    are each used by both chains, D_a by the second only. One step: after it, Adam turns the
+    running statistics exercise the merge of the second half's private copies: G_ab and G_ba
+    are each used by both halves, D_a by the second only. One step: after it, Adam turns the
     rounding noise of gradients that are truly zero into full-size updates (the GAN noise floor
     of test_distributed.py), so later steps would compare that noise, not the step."""
     settings = replace(TrainSettings.preset(preset), precision="fp32", pool_size=8)
@@ -83,8 +85,8 @@ def test_side_by_side_step_computes_what_one_after_the_other_does(preset):
             assert torch.allclose(buffers_two[key], buffer, rtol=1e-5, atol=1e-6), key
 
 
-def test_the_second_chain_keeps_its_batch_norm_statistics_aside_until_the_merge():
-    """While both run, the module's live statistics move only with the first chain; after, they
+def test_the_second_half_keeps_its_batch_norm_statistics_aside_until_the_merge():
+    """While both run, the module's live statistics move only with the first half; after, they
     hold both updates in order: r = (1 − m)·((1 − m)·r₀ + m·μ₁) + m·μ₂."""
     norm = DeferrableBatchNorm2d(2, momentum=0.5).train()
     x1, x2 = torch.full((4, 2, 3, 3), 2.0), torch.full((4, 2, 3, 3), 6.0)
@@ -100,20 +102,20 @@ def test_the_second_chain_keeps_its_batch_norm_statistics_aside_until_the_merge(
     assert float(seen_by_second[0].max()) in (0.0, 1.0)  # the live buffer: r₀, or after x1
 
 
-def test_an_error_in_the_second_chain_reaches_the_caller_and_threads_are_restored():
+def test_an_error_in_the_second_half_reaches_the_caller_and_threads_are_restored():
     threads = torch.get_num_threads()
     seen = {}
 
     def second():
         seen["threads"] = torch.get_num_threads()
         seen["name"] = threading.current_thread().name
-        raise ValueError("second chain failed")
+        raise ValueError("second half failed")
 
-    with pytest.raises(ValueError, match="second chain failed"):
+    with pytest.raises(ValueError, match="second half failed"):
         run_side_by_side(lambda: None, second, [])
     assert torch.get_num_threads() == threads
     assert seen["threads"] == max(1, threads // 2)
-    assert seen["name"].startswith("mnistgan-chain")
+    assert seen["name"].startswith("mnistgan-half")
 
 
 @pytest.mark.parametrize("preset", ["reference", "quick"])
@@ -130,12 +132,12 @@ def test_side_by_side_steps_repeat_bit_for_bit_in_bf16(preset):
     real_a, real_b = (x.contiguous(memory_format=torch.channels_last) for x in real_pairs(16))
     runs = []
     for _ in range(10):
-        nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"))
+        nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"), FAST)
         for net in nets.named().values():
             net.to(memory_format=torch.channels_last)
-        opt_g, opt_d = build_optimizers(nets, settings, torch.device("cpu"))
+        optimizers = build_optimizers(nets, settings, torch.device("cpu"))
         pools = (ImagePool(4, 0), ImagePool(4, 1))
-        train_step(nets, opt_g, opt_d, pools, real_a, real_b, settings, side_by_side=True)
+        train_step(nets, optimizers, pools, real_a, real_b, settings, run_halves=run_side_by_side)
         runs.append(
             {
                 f"{name}.{key}": value.clone()
@@ -146,3 +148,10 @@ def test_side_by_side_steps_repeat_bit_for_bit_in_bf16(preset):
         )
     for other in runs[1:]:
         assert [k for k in runs[0] if not torch.equal(runs[0][k], other[k])] == []
+
+
+def test_side_by_side_refuses_plain_batch_norm_whose_statistics_would_race():
+    """Only the speed kit's batch norm can keep the second half's statistics aside."""
+    nets = build_networks(TrainSettings().net, 1, 3, 0, torch.device("cpu"))
+    with pytest.raises(TypeError, match="DeferrableBatchNorm2d"):
+        run_side_by_side(lambda: None, lambda: None, nets.named().values())

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import torch
 
+from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.cyclegan.networks import Networks
+from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.losses import ImagePool
-from mnist_cyclegan.model import Networks
-from mnist_cyclegan.settings import TrainSettings
-from mnist_cyclegan.weights import CHECKPOINT_FORMAT, load_tensors, save_tensors
+from mnist_cyclegan.tensor_files import load_tensors, save_tensors
+
+CHECKPOINT_FORMAT = "mnistgan-checkpoint"
+Optimizers = tuple[torch.optim.Optimizer, torch.optim.Optimizer]
 
 
 @dataclass
@@ -62,11 +65,12 @@ def save_checkpoint(
     *,
     settings: TrainSettings,
     nets: Networks,
-    opt_g: torch.optim.Optimizer,
-    opt_d: torch.optim.Optimizer,
+    optimizers: Optimizers,
     pools: tuple[ImagePool, ImagePool],
     progress: Progress,
 ) -> None:
+    """Everything a bit-identical resume needs, as one safetensors file written atomically."""
+    opt_g, opt_d = optimizers
     tensors: dict[str, torch.Tensor] = {}
     for name, module in nets.named().items():
         tensors.update({f"net.{name}.{k}": v for k, v in module.state_dict().items()})
@@ -88,6 +92,7 @@ def save_checkpoint(
 
 
 def read_checkpoint_settings(path: Path) -> TrainSettings:
+    """The settings a run was started with, from its checkpoint."""
     _, meta = load_tensors(path, CHECKPOINT_FORMAT)
     try:
         return TrainSettings.from_dict(meta["settings"])
@@ -99,12 +104,12 @@ def load_checkpoint(
     path: Path,
     *,
     nets: Networks,
-    opt_g: torch.optim.Optimizer,
-    opt_d: torch.optim.Optimizer,
+    optimizers: Optimizers,
     pools: tuple[ImagePool, ImagePool],
     device: torch.device,
 ) -> Progress:
     """Restore everything `save_checkpoint` wrote, in place; return the progress."""
+    opt_g, opt_d = optimizers
     tensors, meta = load_tensors(path, CHECKPOINT_FORMAT)
     try:
         for name, module in nets.named().items():

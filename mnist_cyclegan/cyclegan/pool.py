@@ -1,23 +1,8 @@
-"""CycleGAN losses (least-squares GAN, L1 cycle and identity) and the history pool of fakes."""
+"""The CycleGAN paper's history pool of generated images (Shrivastava et al., 2017)."""
 
 from __future__ import annotations
 
 import torch
-
-
-def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    """LSGAN for D: (D(real) − 1)² + D(fake)², each averaged over the score map and batch."""
-    return (real_scores - 1).square().mean() + fake_scores.square().mean()
-
-
-def generator_gan_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    """LSGAN for G: (D(G(x)) − 1)²: the generator wants its fakes scored as real."""
-    return (fake_scores - 1).square().mean()
-
-
-def l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean absolute error: the cycle (x ≈ F(G(x))) and identity (y ≈ G(y)) losses."""
-    return (output - target).abs().mean()
 
 
 class ImagePool:

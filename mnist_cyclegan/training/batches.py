@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.data import DomainArrays, domain_arrays, load_domain
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.settings import TrainSettings
+from mnist_cyclegan.images import channels_first
 
 
 @dataclass
@@ -55,9 +56,7 @@ class TrainingData:
 
 def as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """N×H×W or N×H×W×3 uint8 → N×C×H×W uint8 on `device`."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images))
-    tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
-    return tensor.contiguous().to(device)
+    return channels_first(images).contiguous().to(device)
 
 
 def load_side(domain: str, data_file: str | None, settings: TrainSettings, seed: int):

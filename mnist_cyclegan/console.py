@@ -1,7 +1,12 @@
-"""Rich display of a training run: one progress bar over steps, one table row per epoch."""
+"""What the user sees: the two consoles, one-line errors, and a training run drawn with Rich.
+
+Errors go to stderr as one plain line (no markup, no highlighting); a run shows one progress
+bar over steps and one table row per epoch.
+"""
 
 from __future__ import annotations
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -13,10 +18,19 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mnist_cyclegan.train import Reporter
+console = Console()
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class RichReporter(Reporter):
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one line on stderr and return the exit to raise."""
+    error_console.print(f"error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+class RichReporter:
+    """The trainer's Reporter (training/trainer.py) on a Rich console."""
+
     def __init__(self, console: Console, batch_size: int) -> None:
         self.console = console
         self.batch_size = batch_size

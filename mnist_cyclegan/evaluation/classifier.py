@@ -13,14 +13,48 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.cyclegan.networks import minus_median
 from mnist_cyclegan.data import DomainArrays
-from mnist_cyclegan.nets import DigitClassifier, minus_median
-from mnist_cyclegan.weights import load_tensors, save_tensors
+from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.tensor_files import load_tensors, save_tensors
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"
 CLASSIFIER_VERSION = 2
+
+
+class DigitClassifier(nn.Module):
+    """A small CNN that reads digits in one domain: eval's judge of content and its FID features.
+
+    Two 3×3 conv + max-pool stages and a 128-unit hidden layer whose activations are the
+    features for the Fréchet distance (as FID uses Inception's penultimate layer). It reads each
+    image twice: as is, and minus its per-channel median (the background colour), which lifts a
+    white digit off a pale random background (97.7% → 98.4% on real colored-background digits).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+        self.body = nn.Sequential(
+            nn.Conv2d(2 * channels, 32, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, 128),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(128, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
 
 
 def cache_home() -> Path:
@@ -30,9 +64,7 @@ def cache_home() -> Path:
 def images_to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
     """uint8 N×H×W(×3) → float N×2C×H×W on `device`: the image in [0, 1], then the image minus
     its per-channel median, so the background reads as 0 whatever its colour."""
-    tensor = torch.as_tensor(images)
-    tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
-    x = tensor.to(device).float() / 255.0
+    x = channels_first(images).to(device).float() / 255.0
     return torch.cat([x, minus_median(x)], dim=1)
 
 

@@ -1,0 +1,210 @@
+"""What a run computes and how it runs: settings dataclasses, presets, resume rules, devices.
+
+`TrainSettings` (with its `NetSettings`) decides what a run computes; it is written to
+config.json and into every checkpoint, and weights files carry it, so a file alone rebuilds its
+model. `RunOptions` decides only how the run goes (where, on what, how often it saves, which
+kernels): a run resumed with other options computes the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import torch
+
+from mnist_cyclegan.domains import check_style, get_domain
+from mnist_cyclegan.errors import MnistganError
+
+NORMS = ("batch", "instance")
+OUTPUTS = ("sigmoid", "tanh")
+PAIRINGS = ("disjoint", "shuffled")
+PRECISIONS = ("fp32", "bf16")
+KERNELS = ("auto", "plain", "fast")
+
+
+@dataclass(frozen=True)
+class NetSettings:
+    """Architecture settings; stored with every weights file so it alone rebuilds the model."""
+
+    gen_width: int = 32
+    res_blocks: int = 6
+    disc_width: int = 64
+    norm: str = "batch"
+    output: str = "sigmoid"
+    bn_decay: float = 0.999  # Keras' moving-average decay; PyTorch momentum = 1 - decay
+    norm_eps: float = 1e-3
+    final_norm: bool = True  # the reference normalises the last conv before its sigmoid
+    long_skip: bool = False  # add the full-resolution stem features to the decoder's output
+    median_offset: bool = False  # the stem also reads |input − the image's median colour|
+    attention_mask: bool = False  # output = mask · generated + (1 − mask) · input
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Presets: `reference` is the reference design and schedule. `quick` is our fastest way to a
+# good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer residual blocks, no
+# norm on the generator's last layer (so a sigmoid can reach pure black and white without
+# waiting for a batch-norm scale to grow at lr-sized steps), a long skip that carries the
+# full-resolution stem past the bottleneck (stroke placement), an input channel that reads each
+# pixel's distance from the image's background colour (a digit on a pale background), an
+# attention mask that lets the output copy the input's pixels (the digit's core), the CycleGAN
+# paper's identity term (ties outputs to the pixels the input shows), batch 64 at a learning
+# rate of 1e-3 decayed linearly to zero over the last two of three epochs, and bf16 autocast.
+PRESETS: dict[str, dict] = {
+    "reference": {},
+    "quick": {
+        "batch_size": 64,
+        "lr": 1e-3,
+        "epochs": 3,
+        "lr_decay_epochs": 2,
+        "lambda_identity": 5.0,
+        "net": {
+            "gen_width": 16,
+            "res_blocks": 3,
+            "disc_width": 24,
+            "final_norm": False,
+            "long_skip": True,
+            "median_offset": True,
+            "attention_mask": True,
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that decides what a run computes. Defaults are the reference's."""
+
+    domain_a: str = "mnist"
+    domain_b: str = "colored-background"
+    style: str = "threshold"
+    data_a: str | None = None
+    data_b: str | None = None
+    pairing: str = "disjoint"
+    train_digits: int | None = None  # per domain; None = all of its half
+    epochs: int = 100
+    steps: int | None = None  # cap on the total number of optimisation steps
+    batch_size: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.0
+    pool_size: int = 0
+    lr_decay_epochs: int = 0
+    cycle_noise: float = 0.0  # std of noise on fakes before they are translated back (0: off)
+    seed: int = 0
+    precision: str = "bf16"  # ~2x the fp32 step on the reference design; see BENCHMARKS.md
+    net: NetSettings = field(default_factory=NetSettings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainSettings:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}
+        values["net"] = NetSettings(**values.get("net", {}))
+        return cls(**values)
+
+    @classmethod
+    def preset(cls, name: str) -> TrainSettings:
+        if name not in PRESETS:
+            raise MnistganError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+        values = dict(PRESETS[name])
+        net = NetSettings(**values.pop("net", {}))
+        return cls(**values, net=net)
+
+    def validate(self) -> TrainSettings:
+        get_domain(self.domain_a)
+        get_domain(self.domain_b)
+        check_style(self.style)
+        for ok, message in self._checks():
+            if not ok:
+                raise MnistganError(message)
+        return self
+
+    def _checks(self) -> list[tuple[bool, str]]:
+        return [
+            (self.pairing in PAIRINGS, f"--pairing must be one of {', '.join(PAIRINGS)}"),
+            (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}"),
+            (self.net.norm in NORMS, f"--norm must be one of {', '.join(NORMS)}"),
+            (self.net.output in OUTPUTS, f"--output must be one of {', '.join(OUTPUTS)}"),
+            (self.epochs >= 1, "--epochs must be at least 1"),
+            (self.steps is None or self.steps >= 1, "--steps must be at least 1"),
+            (self.batch_size >= 2, "--batch-size must be at least 2 (batch norm needs a batch)"),
+            (self.lr > 0, "--lr must be positive"),
+            (self.lambda_cycle >= 0 and self.lambda_identity >= 0, "loss weights must be >= 0"),
+            (self.pool_size >= 0, "--pool-size must be >= 0"),
+            (self.cycle_noise >= 0, "--cycle-noise must be >= 0"),
+            (0 <= self.lr_decay_epochs <= self.epochs, "--lr-decay-epochs must be in [0, epochs]"),
+            (self.train_digits is None or self.train_digits >= 1, "--train-digits must be >= 1"),
+            (self.net.gen_width >= 1 and self.net.disc_width >= 1, "widths must be >= 1"),
+            (self.net.res_blocks >= 0, "--res-blocks must be >= 0"),
+        ]
+
+
+# Only these may differ from a run's own settings when it resumes: they extend or cut the run
+# without changing what each step computes.
+CHANGEABLE_ON_RESUME = ("epochs", "steps")
+
+
+def settings_for_new_run(preset: str | None, given: dict, net_given: dict) -> TrainSettings:
+    """The preset's settings (reference by default) with the flags the user gave on top."""
+    base = TrainSettings.preset(preset or "reference")
+    return replace(base, **given, net=replace(base.net, **net_given))
+
+
+def settings_for_resume(stored: TrainSettings, given: dict, net_given: dict) -> TrainSettings:
+    """A run's own settings; a flag that would change them is refused, except the run's length."""
+    for key, value in {**given, **net_given}.items():
+        old = getattr(stored.net if key in net_given else stored, key)
+        if key not in CHANGEABLE_ON_RESUME and value != old:
+            flag = "--" + key.replace("_", "-")
+            raise MnistganError(
+                f"{flag} {value} differs from the run's {old!r}; only --epochs and --steps may "
+                "change on --resume"
+            )
+    return replace(stored, **{k: v for k, v in given.items() if k in CHANGEABLE_ON_RESUME})
+
+
+def default_run_folder(domain_a: str | None, domain_b: str | None) -> Path:
+    defaults = TrainSettings()
+    return Path("runs") / f"{domain_a or defaults.domain_a}-to-{domain_b or defaults.domain_b}"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run goes; none of it changes what a step computes in real arithmetic."""
+
+    out: Path
+    device: torch.device = torch.device("cpu")
+    resume: bool = False
+    checkpoint_every: int = 0  # also checkpoint every N steps (0: at epoch ends only)
+    log_every: int = 10  # read the losses back every N steps
+    channels_last: bool = True  # NHWC: faster oneDNN and cuDNN convolutions
+    kernels: str = "auto"  # auto: the CPU speed kit on the CPU, PyTorch's layers elsewhere
+    side_by_side: bool = True  # with the speed kit, each update's halves on two CPU threads
+    eval_every: int = 0  # score held-out digits every N steps (0: never)
+    eval_limit: int = 1000
+
+    def kernels_for(self, device: torch.device) -> str:
+        """plain or fast: the speed kit pays where it was built for, CPU training."""
+        if self.kernels not in KERNELS:
+            raise MnistganError(f"--kernels {self.kernels}: choose one of {', '.join(KERNELS)}")
+        if self.kernels == "auto":
+            return "fast" if device.type == "cpu" else "plain"
+        return self.kernels
+
+
+def resolve_device(name: str) -> torch.device:
+    """auto (CUDA when there is one), cpu, cuda or cuda:N; a clear error for anything else."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MnistganError(f"--device {name}: CUDA is not available on this machine")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise MnistganError(f"--device {name}: choose auto, cpu or cuda")
+    return torch.device(name)

@@ -1,0 +1,42 @@
+"""CycleGAN's losses: least-squares GAN for D and G, and the L1 cycle and identity terms."""
+
+from __future__ import annotations
+
+import torch
+
+
+def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """LSGAN for D: (D(real) − 1)² + D(fake)², each averaged over the score map and batch."""
+    return (real_scores - 1).square().mean() + fake_scores.square().mean()
+
+
+def generator_gan_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """LSGAN for G: (D(G(x)) − 1)²: the generator wants its fakes scored as real."""
+    return (fake_scores - 1).square().mean()
+
+
+def l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error: the cycle (x ≈ F(G(x))) and identity (y ≈ G(y)) losses."""
+    return (output - target).abs().mean()
+
+
+def as_input(images: torch.Tensor, channels: int) -> torch.Tensor | None:
+    """`images` as a generator with `channels` input channels takes them, where no information
+    is lost: unchanged, or grey repeated into RGB (a grey digit is an RGB image whose channels
+    agree). RGB to grey would lose the colour the identity term is meant to keep, so: None."""
+    if images.shape[1] == channels:
+        return images
+    if images.shape[1] == 1 and channels == 3:
+        return images.expand(-1, 3, -1, -1)
+    return None
+
+
+def identity_loss(generator: torch.nn.Module, target: torch.Tensor, channels: int) -> torch.Tensor:
+    """CycleGAN's identity term |F(x) − x| for a generator F into x's domain that takes
+    `channels`-channel inputs: fed an image that already belongs there, it should change
+    nothing. It ties the output to the input's exact pixel values, which the GAN and cycle
+    losses alone leave loose. Zero where x cannot be fed to F without loss (see `as_input`)."""
+    source = as_input(target, channels)
+    if source is None:
+        return target.new_zeros(())
+    return l1(generator(source).float(), target)

@@ -1,0 +1,245 @@
+"""One CycleGAN optimisation step, each loss written once.
+
+As junyanz/pytorch-CycleGAN-and-pix2pix orders it: update the generators with the
+discriminators frozen, then the discriminators on real images and (pooled) fakes. Each update
+splits into two halves that share no tensor: the generators' into the half-cycles a → b → a
+(judged by D_b) and b → a → b (judged by D_a), the discriminators' into D_a's loss and D_b's.
+Each half takes its own gradients, which are added in a fixed order, so *how* the halves run
+is a free choice: `one_after_the_other` here, or side by side on two CPU threads
+(mnist_cyclegan/fast/side_by_side.py), with the same losses and gradients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+import torch
+from torch import nn
+
+from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.cyclegan.losses import (
+    discriminator_loss,
+    generator_gan_loss,
+    identity_loss,
+    l1,
+)
+from mnist_cyclegan.cyclegan.networks import Networks
+from mnist_cyclegan.cyclegan.pool import ImagePool
+
+LOSS_NAMES = ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "identity", "d_a", "d_b")
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+class HalfRunner(Protocol):
+    """Runs a step's two halves and returns both results as if `first` ran before `second`;
+    `modules` are those `second` runs (a runner may need to keep their state apart)."""
+
+    def __call__(
+        self, first: Callable[[], T], second: Callable[[], U], modules: Iterable[nn.Module]
+    ) -> tuple[T, U]: ...
+
+
+def one_after_the_other(
+    first: Callable[[], T], second: Callable[[], U], modules: Iterable[nn.Module]
+) -> tuple[T, U]:
+    """The plain way to run the halves: first, then second, on this thread."""
+    return first(), second()
+
+
+def autocast_for(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def cycle_noise(shape: torch.Size, std: float, device: torch.device) -> torch.Tensor | None:
+    """Noise for a fake before the cycle translates it back (Chu et al., 2017, "CycleGAN, a
+    master of steganography"): colour → grey loses information, and without noise the grey
+    generator learns to hide the colour in a faint background texture for the cycle loss. Noise
+    stronger than that texture makes hiding useless, so backgrounds stay clean. Drawn in fp32
+    and in element order, so it does not depend on precision or memory layout."""
+    return std * torch.randn(shape, device=device) if std > 0 else None
+
+
+def jitter(images: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+    return images if noise is None else images + noise
+
+
+@dataclass
+class HalfCycle:
+    """One half of the generators' update, x → G(x) → F(G(x)), and its losses."""
+
+    fake: torch.Tensor  # G(x), detached: what the discriminator update judges
+    gan: torch.Tensor
+    cycle: torch.Tensor
+    identity: torch.Tensor  # unweighted; 0 with the term off
+    total: torch.Tensor  # gan + λ_cycle · cycle + λ_identity · identity
+
+
+def half_cycle(
+    g: nn.Module,
+    f: nn.Module,
+    d_y: nn.Module,
+    real_x: torch.Tensor,
+    noise: torch.Tensor | None,
+    settings: TrainSettings,
+) -> HalfCycle:
+    """G: X → Y judged by D_Y, F: Y → X closing the cycle, and F's identity term on x."""
+    with autocast_for(real_x.device, settings.precision):
+        fake_y = g(real_x)  # G(x)
+        rec_x = f(jitter(fake_y, noise))  # F(G(x)) ≈ x
+        gan = generator_gan_loss(d_y(fake_y).float())  # (D_Y(G(x)) − 1)²
+        cycle = l1(rec_x.float(), real_x)  # |F(G(x)) − x|
+        total = gan + settings.lambda_cycle * cycle
+        identity = real_x.new_zeros(())
+        if settings.lambda_identity:
+            identity = identity_loss(f, real_x, fake_y.shape[1])  # |F(x) − x|
+            total = total + settings.lambda_identity * identity
+    return HalfCycle(fake_y.detach(), gan, cycle, identity, total)
+
+
+def discriminator_half(
+    d: nn.Module, real: torch.Tensor, fake: torch.Tensor, pool: ImagePool, precision: str
+) -> torch.Tensor:
+    """LSGAN for one discriminator: (D(real) − 1)² + D(fake)², the fake drawn through its pool."""
+    with autocast_for(real.device, precision):
+        return discriminator_loss(d(real).float(), d(pool.query(fake)).float())
+
+
+def gradients(loss: torch.Tensor, params: list[nn.Parameter]) -> list[torch.Tensor]:
+    """d loss / d params, zeros where a parameter took no part."""
+    return list(torch.autograd.grad(loss, params, allow_unused=True, materialize_grads=True))
+
+
+def set_grads(params: list[nn.Parameter], *grads: list[torch.Tensor]) -> None:
+    """`.grad` = the sum of each half's gradient, added in a fixed order and laid out like its
+    parameter (fused Adam walks parameter, gradient and moments as flat memory)."""
+    for i, param in enumerate(params):
+        first = grads[0][i]
+        if first.stride() != param.stride():
+            first = torch.empty_like(param).copy_(first)
+        for more in grads[1:]:
+            first.add_(more[i])
+        param.grad = first
+
+
+def set_requires_grad(modules: Iterable[nn.Module], flag: bool) -> None:
+    for module in modules:
+        for parameter in module.parameters():
+            parameter.requires_grad_(flag)
+
+
+def generator_update(
+    nets: Networks,
+    real_a: torch.Tensor,
+    real_b: torch.Tensor,
+    settings: TrainSettings,
+    run_halves: HalfRunner,
+) -> tuple[HalfCycle, HalfCycle]:
+    """Fill the generators' `.grad` from both half-cycles; return them."""
+    params = nets.generators()
+    # drawn before the halves start, in a fixed order: two threads would race for the RNG
+    noise_b, noise_a = (
+        cycle_noise(x.shape, settings.cycle_noise, x.device) for x in (real_b, real_a)
+    )
+
+    def half(g, f, d_y, real_x, noise) -> Callable[[], tuple[HalfCycle, list[torch.Tensor]]]:
+        def run():
+            terms = half_cycle(g, f, d_y, real_x, noise, settings)
+            return terms, gradients(terms.total, params)
+
+        return run
+
+    (a2b, grads_a2b), (b2a, grads_b2a) = run_halves(
+        half(nets.g_ab, nets.g_ba, nets.d_b, real_a, noise_b),  # a → b → a, judged by D_b
+        half(nets.g_ba, nets.g_ab, nets.d_a, real_b, noise_a),  # b → a → b, judged by D_a
+        nets.named().values(),
+    )
+    set_grads(params, grads_a2b, grads_b2a)
+    return a2b, b2a
+
+
+def discriminator_update(
+    nets: Networks,
+    pools: tuple[ImagePool, ImagePool],
+    reals: tuple[torch.Tensor, torch.Tensor],
+    fakes: tuple[torch.Tensor, torch.Tensor],
+    settings: TrainSettings,
+    run_halves: HalfRunner,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fill the discriminators' `.grad`: D_a tells real a from F(b), D_b real b from G(a)."""
+
+    def half(d: nn.Module, real: torch.Tensor, fake: torch.Tensor, pool: ImagePool):
+        def run():
+            loss = discriminator_half(d, real, fake, pool, settings.precision)
+            return loss, gradients(loss, list(d.parameters()))
+
+        return run
+
+    (d_a, grads_a), (d_b, grads_b) = run_halves(
+        half(nets.d_a, reals[0], fakes[0], pools[0]),
+        half(nets.d_b, reals[1], fakes[1], pools[1]),
+        [nets.d_b],
+    )
+    set_grads(list(nets.d_a.parameters()), grads_a)
+    set_grads(list(nets.d_b.parameters()), grads_b)
+    return d_a, d_b
+
+
+def train_step(
+    nets: Networks,
+    optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+    pools: tuple[ImagePool, ImagePool],
+    real_a: torch.Tensor,
+    real_b: torch.Tensor,
+    settings: TrainSettings,
+    *,
+    run_halves: HalfRunner = one_after_the_other,
+    reduce_grads: Callable[[list[nn.Parameter]], None] | None = None,
+) -> torch.Tensor:
+    """Update G_ab, G_ba then D_a, D_b once; return the losses named in LOSS_NAMES as one
+    detached tensor (so the loop need not wait for the device). `reduce_grads` averages
+    gradients over processes in data-parallel training."""
+    opt_g, opt_d = optimizers
+
+    # 1. Generators, with the discriminators frozen.
+    set_requires_grad((nets.d_a, nets.d_b), False)
+    a2b, b2a = generator_update(nets, real_a, real_b, settings, run_halves)
+    if reduce_grads is not None:
+        reduce_grads(nets.generators())
+    opt_g.step()
+
+    # 2. Discriminators, on real images and on (pooled) fakes that carry no generator gradient.
+    set_requires_grad((nets.d_a, nets.d_b), True)
+    fakes = (b2a.fake, a2b.fake)  # F(b) for D_a, G(a) for D_b
+    d_a, d_b = discriminator_update(nets, pools, (real_a, real_b), fakes, settings, run_halves)
+    if reduce_grads is not None:
+        reduce_grads(nets.discriminators())
+    opt_d.step()
+
+    g_total = a2b.total + b2a.total
+    cycle, identity = a2b.cycle + b2a.cycle, a2b.identity + b2a.identity
+    losses = [g_total, a2b.gan, b2a.gan, cycle, identity, d_a, d_b]
+    return torch.stack(losses).detach().float()
+
+
+def build_optimizers(
+    nets: Networks, settings: TrainSettings, device: torch.device
+) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam for the generators together and for the discriminators together.
+
+    Fused (PyTorch has it for CPU and CUDA tensors): one kernel per parameter group instead of
+    a dozen small ops per tensor. It walks parameters and moments as flat memory, which is why
+    a checkpoint restores moments in their parameter's layout.
+    """
+    options: dict = {"lr": settings.lr, "betas": (settings.beta1, settings.beta2)}
+    if device.type in ("cpu", "cuda"):
+        options["fused"] = True
+    return (
+        torch.optim.Adam(nets.generators(), **options),
+        torch.optim.Adam(nets.discriminators(), **options),
+    )

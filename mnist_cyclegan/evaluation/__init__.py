@@ -1,0 +1,1 @@
+"""Judging a model: the digit classifiers, the metrics, `eval` and its report."""

@@ -1,0 +1,2 @@
+"""Training machinery: the Trainer, its run folder, checkpoints, data batches and
+data-parallel reductions."""

@@ -1,0 +1,48 @@
+"""`--eval-every`: eval's metrics on held-out digits while a run trains, one CSV row per call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mnist_cyclegan.atomic import write_text_atomic
+from mnist_cyclegan.evaluation.evaluate import evaluate, prepare_sides
+from mnist_cyclegan.weights import WeightsMeta
+
+DIRECTIONS = ("a2b", "b2a")
+COLUMNS = (
+    "accuracy",
+    "accuracy_batch_stats",
+    "psnr",
+    "color_w1",
+    "flatness",
+    "fid",
+    "cycle_l1",
+)
+
+
+class EvalLog:
+    """eval.csv: step, training seconds, and each direction's COLUMNS."""
+
+    def __init__(
+        self, path: Path, meta: WeightsMeta, limit: int, device: torch.device, resume_step: int
+    ) -> None:
+        self.path, self.meta, self.limit, self.device = path, meta, limit, device
+        self.seconds_spent = 0.0  # evaluation time, kept out of the training wall time
+        self.sides = prepare_sides(meta, device)
+        names = [f"{d}_{c}" for d in DIRECTIONS for c in COLUMNS]
+        self.lines = [",".join(["step", "seconds", *names])]
+        if path.exists() and resume_step > 0:  # a resumed run continues its log from its step
+            kept = path.read_text().splitlines()[1:]
+            self.lines += [line for line in kept if int(line.split(",")[0]) <= resume_step]
+
+    def record(self, step: int, seconds: float, g_ab: nn.Module, g_ba: nn.Module) -> dict:
+        results, _ = evaluate(
+            g_ab, g_ba, self.meta, limit=self.limit, device=self.device, sides=self.sides
+        )
+        values = [results[d].get(c, float("nan")) for d in DIRECTIONS for c in COLUMNS]
+        self.lines.append(",".join([str(step), f"{seconds:.1f}", *(f"{v:.6g}" for v in values)]))
+        write_text_atomic(self.path, "\n".join(self.lines) + "\n")
+        return results

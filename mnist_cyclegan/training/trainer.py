@@ -1,0 +1,378 @@
+"""The Trainer: sets a run up, trains it step by step, and saves and loads its checkpoint.
+
+`Trainer.train` is the loop, in numbered sections; everything it calls has a name of its own.
+Ctrl-C and SIGTERM save a checkpoint before leaving, a non-finite loss stops the run with the
+last good checkpoint kept, and a resumed CPU run is bit-identical to an unbroken one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+
+import torch
+
+from mnist_cyclegan import __version__
+from mnist_cyclegan.config import RunOptions, TrainSettings
+from mnist_cyclegan.cyclegan.networks import Networks, build_networks
+from mnist_cyclegan.cyclegan.pixels import to_model
+from mnist_cyclegan.cyclegan.pool import ImagePool
+from mnist_cyclegan.cyclegan.step import (
+    LOSS_NAMES,
+    HalfRunner,
+    build_optimizers,
+    one_after_the_other,
+    train_step,
+)
+from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.fast.layers import layers_for
+from mnist_cyclegan.fast.side_by_side import run_side_by_side, side_by_side_pays
+from mnist_cyclegan.images import save_png
+from mnist_cyclegan.training import distributed
+from mnist_cyclegan.training.batches import training_data
+from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint, save_checkpoint
+from mnist_cyclegan.training.distributed import World
+from mnist_cyclegan.training.eval_log import EvalLog
+from mnist_cyclegan.training.export import export_generators, run_meta, sample_sheet
+from mnist_cyclegan.training.run_folder import RunFiles, write_losses
+from mnist_cyclegan.training.schedule import learning_rate
+from mnist_cyclegan.training.signals import StopSignal
+from mnist_cyclegan.weights import save_generators
+
+
+class TrainingInterrupted(MnistganError):
+    """Ctrl-C or SIGTERM: the checkpoint is saved and the run can resume."""
+
+
+class LossNotFinite(MnistganError):
+    """A loss turned NaN or infinite; the last good checkpoint is left as it was."""
+
+
+class Reporter(Protocol):
+    """What the loop tells its user; the CLI draws it with Rich (console.py)."""
+
+    def start(self, total: int, completed: int, steps_per_epoch: int) -> None: ...
+
+    def step(self, step: int, losses: dict[str, float] | None) -> None: ...
+
+    def epoch(self, epoch: int, means: dict[str, float], seconds: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class SilentReporter:
+    """Tells nothing: for library use, tests, and every process but the first under torchrun."""
+
+    def start(self, total: int, completed: int, steps_per_epoch: int) -> None: ...
+
+    def step(self, step: int, losses: dict[str, float] | None) -> None: ...
+
+    def epoch(self, epoch: int, means: dict[str, float], seconds: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Where a run ended."""
+
+    step: int
+    total_steps: int
+    seconds: float
+    pairs_per_second: float
+    final_losses: dict[str, float]
+    folder: str
+    processes: int
+
+
+class Trainer:
+    """One run in one folder: `Trainer(settings, options).train()` trains it or resumes it."""
+
+    def __init__(
+        self,
+        settings: TrainSettings,
+        options: RunOptions,
+        *,
+        world: World | None = None,
+        reporter: Reporter | None = None,
+    ) -> None:
+        self.settings, self.options = settings.validate(), options
+        self.world = world or World()
+        self.local_batch = distributed.check_batch(self.world, settings.batch_size)
+        use_reporter = reporter is not None and self.world.is_main
+        self.reporter: Reporter = reporter if use_reporter else SilentReporter()
+        self.files = RunFiles(options.out)
+        self.files.check_for(resume=options.resume)
+        self.device = options.device
+        self.data = training_data(settings, self.device)
+        self.nets = self._build_networks()
+        self.optimizers = build_optimizers(self.nets, settings, self.device)
+        self.pools = (
+            ImagePool(settings.pool_size, settings.seed + 11),
+            ImagePool(settings.pool_size, settings.seed + 12),
+        )
+        self.run_halves = self._half_runner()
+        self.reduce_grads = (
+            partial(distributed.average_gradients, world=self.world) if self.world.active else None
+        )
+        self._order_epoch, self._epoch_order = -1, None
+        self.progress = self.load() if options.resume else self._fresh_progress()
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.options.channels_last else torch.contiguous_format
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.data.steps_per_epoch
+
+    @property
+    def total_steps(self) -> int:
+        total = self.settings.epochs * self.steps_per_epoch
+        return total if self.settings.steps is None else min(total, self.settings.steps)
+
+    def _build_networks(self) -> Networks:
+        """The four networks from the seed, with the kernels `--kernels` picks, identical on
+        every process, laid out channels-last (faster oneDNN and cuDNN convolutions)."""
+        channels = (self.data.arrays_a.channels, self.data.arrays_b.channels)
+        layers = layers_for(self.options.kernels_for(self.device))
+        nets = build_networks(self.settings.net, *channels, self.settings.seed, self.device, layers)
+        for name, module in nets.named().items():
+            setattr(
+                nets, name.lower(), distributed.sync_batch_norm(module, self.world, self.device)
+            )
+        distributed.broadcast_state(list(nets.named().values()), self.world)
+        for module in nets.named().values():
+            module.to(memory_format=self.memory_format)
+        return nets
+
+    def _half_runner(self) -> HalfRunner:
+        """Side by side where the speed kit runs on a CPU with threads to share."""
+        fast = self.options.kernels_for(self.device) == "fast"
+        if self.options.side_by_side and fast and side_by_side_pays(self.device):
+            return run_side_by_side
+        return one_after_the_other
+
+    def _fresh_progress(self) -> Progress:
+        torch.manual_seed(self.settings.seed)
+        return Progress(
+            step=0,
+            history=torch.zeros((0, 2 + len(LOSS_NAMES)), dtype=torch.float64),
+            epoch_sums=torch.zeros(len(LOSS_NAMES), device=self.device),
+            nonfinite=torch.zeros((), dtype=torch.bool, device=self.device),
+        )
+
+    def _config(self) -> dict:
+        """config.json: the settings and what they came to on this machine."""
+        return {
+            "processes": self.world.size,
+            "batch_per_process": self.local_batch,
+            "settings": self.settings.to_dict(),
+            "device": str(self.device),
+            "kernels": self.options.kernels_for(self.device),
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "train_digits_a": len(self.data.train_a),
+            "train_digits_b": len(self.data.train_b),
+            "batch_size_meaning": "global: pairs per optimisation step",
+            "mnistgan_version": __version__,
+            "torch_version": torch.__version__,
+        }
+
+    # -- save and load -----------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Checkpoint, unless a loss went non-finite since the last one (then stop, keeping it)."""
+        if distributed.any_rank(self.progress.nonfinite, self.world, self.device):
+            raise LossNotFinite(
+                f"a loss became NaN or infinite before step {self.progress.step}; stopped, "
+                f"the last good checkpoint ({self.files.checkpoint}) is kept"
+            )
+        distributed.average_buffers(list(self.nets.named().values()), self.world)
+        if self.world.is_main:
+            save_checkpoint(
+                self.files.checkpoint,
+                settings=self.settings,
+                nets=self.nets,
+                optimizers=self.optimizers,
+                pools=self.pools,
+                progress=self.progress,
+            )
+
+    def load(self) -> Progress:
+        """Networks, optimisers, pools and RNG as the run folder's checkpoint has them."""
+        return load_checkpoint(
+            self.files.checkpoint,
+            nets=self.nets,
+            optimizers=self.optimizers,
+            pools=self.pools,
+            device=self.device,
+        )
+
+    def export(self, epoch: int) -> None:
+        """weights.safetensors, the epoch's sample sheet and the loss log, for the user."""
+        if not self.world.is_main:
+            return
+        g_ab, g_ba = export_generators(self.nets, self.data, self.settings)
+        channels = (g_ab.in_channels, g_ab.out_channels)
+        meta = run_meta(self.settings, channels, step=self.progress.step, epoch=epoch)
+        save_generators(self.files.weights, g_ab, g_ba, meta)
+        save_png(self.files.sample(epoch), sample_sheet(g_ab, g_ba, self.data, meta.output))
+        write_losses(self.files, self.progress.history)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def train(self) -> Summary:
+        """Train from where the run stands to its last step; return where it ended."""
+        if self.world.is_main:
+            self.files.prepare(self._config())
+        eval_log = self._eval_log()
+        started, first_step = time.perf_counter(), self.progress.step
+        self.reporter.start(self.total_steps, self.progress.step, self.steps_per_epoch)
+        epoch_started = time.perf_counter()
+        with StopSignal() as stop:
+            while self.progress.step < self.total_steps:
+                epoch = self.progress.step // self.steps_per_epoch
+                # 1. One optimisation step on this process's share of the batch.
+                losses = self.step()
+                # 2. Losses: accumulated every step, read back every --log-every steps.
+                epoch_done = self._account(losses, epoch)
+                # 3. Epoch end: the user's files and a checkpoint; else a checkpoint on request.
+                if epoch_done:
+                    self._end_epoch(epoch, time.perf_counter() - epoch_started)
+                    epoch_started = time.perf_counter()
+                elif self._checkpoint_due():
+                    self.save()
+                # 4. Held-out digits scored, with the time it takes kept out of training's.
+                if eval_log is not None and self._eval_due():
+                    self._evaluate(eval_log, started)
+                # 5. Ctrl-C or SIGTERM: checkpoint, then leave with the resume command.
+                self._stop_if_asked(stop)
+        self.reporter.stop()
+        # The last step always ends an epoch, whose checkpoint averaged the buffers: compare now.
+        distributed.check_in_step(list(self.nets.named().values()), self.world, self.device)
+        return self._summary(time.perf_counter() - started, self.progress.step - first_step)
+
+    def step(self) -> torch.Tensor:
+        """One optimisation step at the schedule's learning rate; the losses, not read back."""
+        epoch, index = divmod(self.progress.step, self.steps_per_epoch)
+        lr = learning_rate(
+            self.progress.step,
+            base=self.settings.lr,
+            steps_per_epoch=self.steps_per_epoch,
+            epochs=self.settings.epochs,
+            decay=self.settings.lr_decay_epochs,
+        )
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        real_a, real_b = (
+            self._model_input(batch) for batch in self.data.batch(self._order(epoch), index)
+        )
+        return train_step(
+            self.nets,
+            self.optimizers,
+            self.pools,
+            real_a,
+            real_b,
+            self.settings,
+            run_halves=self.run_halves,
+            reduce_grads=self.reduce_grads,
+        )
+
+    def _order(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This epoch's shuffle of both domains, made once per epoch from (seed, epoch)."""
+        if self._order_epoch != epoch:
+            self._epoch_order = self.data.epoch_order(self.settings.seed, epoch)
+            self._order_epoch = epoch
+        return self._epoch_order
+
+    def _model_input(self, batch: torch.Tensor) -> torch.Tensor:
+        share = distributed.local_share(batch, self.world, self.local_batch)
+        return to_model(share, self.settings.net.output).contiguous(
+            memory_format=self.memory_format
+        )
+
+    def _account(self, losses: torch.Tensor, epoch: int) -> bool:
+        """Add the step's losses to the epoch's, log them when due; True at an epoch's end."""
+        progress = self.progress
+        progress.nonfinite |= ~torch.isfinite(losses).all()
+        progress.epoch_sums += losses
+        progress.step += 1
+        epoch_done = progress.step % self.steps_per_epoch == 0 or progress.step == self.total_steps
+        if progress.step % self.options.log_every == 0 or epoch_done:
+            if distributed.any_rank(progress.nonfinite, self.world, self.device):
+                self.save()  # raises LossNotFinite, writes nothing
+            values = distributed.mean_over_processes(losses, self.world).tolist()
+            row = torch.tensor([[progress.step, epoch, *values]], dtype=torch.float64)
+            progress.history = torch.cat([progress.history, row])
+            self.reporter.step(progress.step, dict(zip(LOSS_NAMES, values, strict=True)))
+        return epoch_done
+
+    def _end_epoch(self, epoch: int, seconds: float) -> None:
+        steps_in_epoch = self.progress.step - epoch * self.steps_per_epoch
+        means = (self.progress.epoch_sums / steps_in_epoch).tolist()
+        self.reporter.epoch(epoch, dict(zip(LOSS_NAMES, means, strict=True)), seconds)
+        self.export(epoch)
+        self.progress.epoch_sums.zero_()
+        self.save()
+
+    def _checkpoint_due(self) -> bool:
+        every = self.options.checkpoint_every
+        return bool(every) and self.progress.step % every == 0
+
+    def _eval_log(self) -> EvalLog | None:
+        if not (self.options.eval_every and self.world.is_main):
+            return None
+        channels = (self.data.arrays_a.channels, self.data.arrays_b.channels)
+        meta = run_meta(self.settings, channels, step=None, epoch=None)
+        return EvalLog(
+            self.files.eval_csv,
+            meta,
+            self.options.eval_limit,
+            self.device,
+            resume_step=self.progress.step,
+        )
+
+    def _eval_due(self) -> bool:
+        step = self.progress.step
+        return step % self.options.eval_every == 0 or step == self.total_steps
+
+    def _evaluate(self, eval_log: EvalLog, run_started: float) -> None:
+        paused = time.perf_counter()
+        g_ab, g_ba = export_generators(self.nets, self.data, self.settings)
+        training_seconds = paused - run_started - eval_log.seconds_spent
+        eval_log.record(self.progress.step, training_seconds, g_ab, g_ba)
+        eval_log.seconds_spent += time.perf_counter() - paused
+
+    def _stop_if_asked(self, stop: StopSignal) -> None:
+        stopping = stop.received is not None
+        if self.world.active:  # every process stops at the same step
+            stopping = distributed.any_rank(stopping, self.world, self.device)
+        if not stopping or self.progress.step >= self.total_steps:
+            return
+        self.save()
+        self.reporter.stop()
+        raise TrainingInterrupted(
+            f"{stop.name} at step {self.progress.step}: checkpoint saved to "
+            f"{self.files.checkpoint}; resume with: mnistgan train --out {self.files.folder} "
+            "--resume"
+        )
+
+    def _summary(self, seconds: float, steps_run: int) -> Summary:
+        history = self.progress.history
+        last = history[-1, 2:].tolist() if len(history) else [math.nan] * len(LOSS_NAMES)
+        return Summary(
+            step=self.progress.step,
+            total_steps=self.total_steps,
+            seconds=seconds,
+            pairs_per_second=steps_run * self.settings.batch_size / seconds if seconds else 0.0,
+            final_losses=dict(zip(LOSS_NAMES, last, strict=True)),
+            folder=str(self.files.folder),
+            processes=self.world.size,
+        )
