@@ -266,3 +266,18 @@ def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
             continue  # a conv bias feeding batch norm: truly 0, so both sides are rounding
         assert torch.allclose(added, expected, rtol=1e-3, atol=1e-5), name
     assert max(float(t.abs().max()) for t in term.values()) > 1e-3  # it does move G_ba
+
+
+def test_kernels_choose_the_layers_and_a_bad_choice_is_one_line(runner, tmp_path):
+    """--kernels plain trains the reference's own PyTorch layers; auto takes the speed kit on
+    the CPU. Either way the weights load into the plain networks translate and eval use."""
+    for kernels, expected in (("plain", "plain"), ("auto", "fast")):
+        out = tmp_path / kernels
+        result = train(runner, out, "--steps", "3", "--kernels", kernels)
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "config.json").read_text())["kernels"] == expected
+        g_ab, _, meta = load_generators(out / "weights.safetensors")
+        assert meta.step == 3 and type(g_ab.model[1]) is torch.nn.Conv2d
+    bad = train(runner, tmp_path / "bad", "--steps", "1", "--kernels", "turbo")
+    assert_one_line_error(bad, "--kernels turbo")
+    assert not (tmp_path / "bad").exists()

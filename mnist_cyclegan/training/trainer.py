@@ -11,6 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -104,9 +105,10 @@ class Trainer:
         self.local_batch = distributed.check_batch(self.world, settings.batch_size)
         use_reporter = reporter is not None and self.world.is_main
         self.reporter: Reporter = reporter if use_reporter else SilentReporter()
-        self.files = RunFiles(options.out)
-        self.files.check_for(resume=options.resume)
         self.device = options.device
+        self.kernels = options.kernels_for(self.device)
+        self.files = RunFiles(Path(options.out))
+        self.files.check_for(resume=options.resume)
         self.data = training_data(settings, self.device)
         self.nets = self._build_networks()
         self.optimizers = build_optimizers(self.nets, settings, self.device)
@@ -140,7 +142,7 @@ class Trainer:
         """The four networks from the seed, with the kernels `--kernels` picks, identical on
         every process, laid out channels-last (faster oneDNN and cuDNN convolutions)."""
         channels = (self.data.arrays_a.channels, self.data.arrays_b.channels)
-        layers = layers_for(self.options.kernels_for(self.device))
+        layers = layers_for(self.kernels)
         nets = build_networks(self.settings.net, *channels, self.settings.seed, self.device, layers)
         for name, module in nets.named().items():
             setattr(
@@ -153,7 +155,7 @@ class Trainer:
 
     def _half_runner(self) -> HalfRunner:
         """Side by side where the speed kit runs on a CPU with threads to share."""
-        fast = self.options.kernels_for(self.device) == "fast"
+        fast = self.kernels == "fast"
         if self.options.side_by_side and fast and side_by_side_pays(self.device):
             return run_side_by_side
         return one_after_the_other
@@ -174,7 +176,7 @@ class Trainer:
             "batch_per_process": self.local_batch,
             "settings": self.settings.to_dict(),
             "device": str(self.device),
-            "kernels": self.options.kernels_for(self.device),
+            "kernels": self.kernels,
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
             "train_digits_a": len(self.data.train_a),
