@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.cyclegan.layers import PLAIN, Layers, SamePad, UpsampleSame
+from mnist_cyclegan.cyclegan.layers import PLAIN, Layers, UpsampleSame
 from mnist_cyclegan.fast.gemm_conv import (
     GemmGradConv2d,
     LockedGradConv2d,
@@ -108,11 +108,6 @@ class FastLayers(Layers):
         return LockedGradConv2d(
             in_channels, out_channels, kernel, stride, phases=self.options.phases
         )
-
-    def same_conv(
-        self, in_channels: int, out_channels: int, kernel: int, stride: int
-    ) -> list[nn.Module]:
-        return [SamePad(kernel, stride), self.conv(in_channels, out_channels, kernel, stride)]
 
     def small_map_conv(
         self, in_channels: int, out_channels: int, kernel: int, stride: int
