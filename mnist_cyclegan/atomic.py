@@ -1,40 +1,78 @@
-"""Atomic file writes: a crash or kill never leaves a half-written file under the final name.
+"""Atomic file writes that touch nothing but our own temporary files.
 
 Every output goes to a temporary file in the same folder (same filesystem, so the rename is
-atomic), is flushed to disk, and only then replaces the target.
+atomic), is flushed to disk, and only then replaces the target; the folder is synced after
+the rename. A temporary file's name carries the writing process's id
+(`.NAME.mnistgan-PID-RANDOM.tmp`), so a later run removes only temporaries of ours whose
+process is gone, never a user's `.something.tmp` nor one a running process is still writing.
+
+`staged` writes a set of files as one: all go to temporaries first, and only when every one is
+complete are they renamed into place, with Ctrl-C and SIGTERM held back meanwhile, so an
+interrupted command leaves all of the set or none of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mnist_cyclegan.errors import MnistganError
 
+TEMPORARY = re.compile(r"^\..+\.mnistgan-(\d+)-[A-Za-z0-9_]+\.tmp$")
+HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def new_temporary(path: Path) -> Path:
+    """A fresh, empty temporary file next to `path`, named as ours."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        prefix = f".{path.name}.mnistgan-{os.getpid()}-"
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise MnistganError(f"{path}: cannot write here ({error.strerror or error})") from None
+    os.close(handle)
+    return Path(name)
+
+
+def finish(tmp: Path, path: Path) -> None:
+    """Give `tmp` the permissions any new file gets, flush it to disk, rename it onto `path`,
+    and sync the folder so the rename survives a crash."""
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp, and some writers, make 0600
+    with open(tmp, "rb+") as written:
+        os.fsync(written.fileno())
+    os.replace(tmp, path)
+    sync_folder(path.parent if str(path.parent) else Path("."))
+
+
+def sync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be opened
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
 
 @contextlib.contextmanager
 def temporary_sibling(path: Path) -> Iterator[Path]:
     """Yield a fresh temporary path next to `path`; rename it onto `path` if the body succeeds."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise MnistganError(f"{path}: cannot write here ({error.strerror or error})") from None
-    os.close(handle)
-    tmp = Path(tmp_name)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs should look like any other file
+    tmp = new_temporary(path)
     try:
         yield tmp
-        with open(tmp, "rb+") as written:
-            os.fsync(written.fileno())
-        os.replace(tmp, path)
+        finish(tmp, path)
     except OSError as error:
         raise MnistganError(f"{path}: cannot write ({error.strerror or error})") from None
     finally:
@@ -49,3 +87,56 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the body is done (a set of renames is never cut short)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def staged(writes: list[tuple[Path, Callable[[Path], None]]]) -> None:
+    """Write every (path, write) as one set: all complete, or none in place."""
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for path, write in writes:
+            tmp = new_temporary(Path(path))
+            temporaries.append((tmp, Path(path)))
+            write(tmp)
+        with signals_held():
+            for tmp, path in temporaries:
+                finish(tmp, path)
+    except OSError as error:
+        raise MnistganError(f"cannot write the outputs ({error.strerror or error})") from None
+    finally:
+        for tmp, _ in temporaries:
+            tmp.unlink(missing_ok=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # another user's process, or not a pid at all
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove, from `folder` alone (not below it), temporaries of ours whose process is gone."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in Path(folder).iterdir():
+            match = TEMPORARY.match(entry.name)
+            if match and entry.is_file() and not process_alive(int(match.group(1))):
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+    return removed

@@ -8,6 +8,7 @@ kernels): a run resumed with other options computes the same thing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -21,6 +22,23 @@ OUTPUTS = ("sigmoid", "tanh")
 PAIRINGS = ("disjoint", "shuffled")
 PRECISIONS = ("fp32", "bf16")
 KERNELS = ("auto", "plain", "fast")
+MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it; seeds derived add little
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> bool:
+    return (is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def in_range(value: object, low: float, high: float) -> bool:
+    return is_number(value) and low <= value <= high
+
+
+def first_failure(checks: list[tuple[bool, str]]) -> str | None:
+    return next((message for ok, message in checks if not ok), None)
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,26 @@ class NetSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def problem(self) -> str | None:
+        """What is wrong with these settings, if anything: types, choices and sane sizes (so a
+        forged file cannot ask for a network that fills the memory)."""
+        flags = ("final_norm", "long_skip", "median_offset", "attention_mask")
+        return first_failure(
+            [
+                (self.norm in NORMS, f"--norm must be one of {', '.join(NORMS)}"),
+                (self.output in OUTPUTS, f"--output must be one of {', '.join(OUTPUTS)}"),
+                (is_int(self.gen_width) and 1 <= self.gen_width <= 256, "--gen-width: 1 to 256"),
+                (is_int(self.disc_width) and 1 <= self.disc_width <= 256, "--disc-width: 1 to 256"),
+                (is_int(self.res_blocks) and 0 <= self.res_blocks <= 64, "--res-blocks: 0 to 64"),
+                (in_range(self.bn_decay, 0, 1) and self.bn_decay < 1, "bn_decay must be in [0, 1)"),
+                (in_range(self.norm_eps, 0, 1) and self.norm_eps > 0, "norm_eps must be in (0, 1]"),
+                (
+                    all(isinstance(getattr(self, f), bool) for f in flags),
+                    "switches must be booleans",
+                ),
+            ]
+        )
 
 
 # Presets: `reference` is the reference design and schedule. `quick` is our fastest way to a
@@ -103,11 +141,16 @@ class TrainSettings:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> TrainSettings:
+    def from_dict(cls, values: object) -> TrainSettings:
+        """Settings as `to_dict` wrote them (keys it does not know are ignored); validate them
+        before use. Raises ValueError for anything that is not such a map."""
+        if not isinstance(values, dict) or not isinstance(values.get("net", {}), dict):
+            raise ValueError("settings are not a JSON object")
         known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in values.items() if k in known}
-        values["net"] = NetSettings(**values.get("net", {}))
-        return cls(**values)
+        net_known = {f.name for f in fields(NetSettings)}
+        net = {k: v for k, v in values.get("net", {}).items() if k in net_known}
+        values = {k: v for k, v in values.items() if k in known and k != "net"}
+        return cls(**values, net=NetSettings(**net))
 
     @classmethod
     def preset(cls, name: str) -> TrainSettings:
@@ -118,32 +161,40 @@ class TrainSettings:
         return cls(**values, net=net)
 
     def validate(self) -> TrainSettings:
+        for name in ("domain_a", "domain_b", "style"):
+            if not isinstance(getattr(self, name), str):
+                raise MnistganError(f"--{name.replace('_', '-')} must be a name")
         get_domain(self.domain_a)
         get_domain(self.domain_b)
         check_style(self.style)
-        for ok, message in self._checks():
-            if not ok:
-                raise MnistganError(message)
+        problem = first_failure(self._checks()) or self.net.problem()
+        if problem is not None:
+            raise MnistganError(problem)
         return self
 
     def _checks(self) -> list[tuple[bool, str]]:
+        optional_counts = (self.steps, self.train_digits)
         return [
             (self.pairing in PAIRINGS, f"--pairing must be one of {', '.join(PAIRINGS)}"),
             (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}"),
-            (self.net.norm in NORMS, f"--norm must be one of {', '.join(NORMS)}"),
-            (self.net.output in OUTPUTS, f"--output must be one of {', '.join(OUTPUTS)}"),
-            (self.epochs >= 1, "--epochs must be at least 1"),
+            (all(v is None or is_int(v) for v in optional_counts), "counts must be integers"),
+            (is_int(self.epochs) and 1 <= self.epochs <= 100_000, "--epochs: 1 to 100000"),
             (self.steps is None or self.steps >= 1, "--steps must be at least 1"),
-            (self.batch_size >= 2, "--batch-size must be at least 2 (batch norm needs a batch)"),
-            (self.lr > 0, "--lr must be positive"),
-            (self.lambda_cycle >= 0 and self.lambda_identity >= 0, "loss weights must be >= 0"),
-            (self.pool_size >= 0, "--pool-size must be >= 0"),
-            (self.cycle_noise >= 0, "--cycle-noise must be >= 0"),
-            (0 <= self.lr_decay_epochs <= self.epochs, "--lr-decay-epochs must be in [0, epochs]"),
+            (in_range(self.batch_size, 2, 65_536) and is_int(self.batch_size),
+             "--batch-size: 2 to 65536 (batch norm needs a batch)"),
+            (in_range(self.lr, 0, 10) and self.lr > 0, "--lr must be positive (and at most 10)"),
+            (in_range(self.beta1, 0, 1) and in_range(self.beta2, 0, 1), "betas must be in [0, 1]"),
+            (in_range(self.lambda_cycle, 0, 1e6) and in_range(self.lambda_identity, 0, 1e6),
+             "loss weights must be >= 0"),
+            (is_int(self.pool_size) and 0 <= self.pool_size <= 10_000, "--pool-size: 0 to 10000"),
+            (in_range(self.cycle_noise, 0, 100), "--cycle-noise must be >= 0"),
+            (is_int(self.lr_decay_epochs) and 0 <= self.lr_decay_epochs <= self.epochs,
+             "--lr-decay-epochs must be in [0, epochs]"),
             (self.train_digits is None or self.train_digits >= 1, "--train-digits must be >= 1"),
-            (self.net.gen_width >= 1 and self.net.disc_width >= 1, "widths must be >= 1"),
-            (self.net.res_blocks >= 0, "--res-blocks must be >= 0"),
-        ]
+            (is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"--seed: 0 to {MAX_SEED}"),
+            (all(v is None or isinstance(v, str) for v in (self.data_a, self.data_b)),
+             "data files must be paths"),
+        ]  # fmt: skip
 
 
 # Only these may differ from a run's own settings when it resumes: they extend or cut the run

@@ -18,14 +18,25 @@ from rich.progress import (
 )
 from rich.table import Table
 
-console = Console()
-error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Markup and emoji off: file names and messages are shown as they are ("[final]", ":smile:").
+console = Console(markup=False, emoji=False)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one line on stderr and return the exit to raise."""
-    error_console.print(f"error: {message}", markup=False)
+    error_console.print(f"error: {one_line(message)}")
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """One line on stderr that does not stop the command."""
+    error_console.print(f"warning: {one_line(message)}")
+
+
+def one_line(message: str) -> str:
+    """A message as one line, whatever a file name or an exception put into it."""
+    return " ".join(str(message).split())
 
 
 class RichReporter:

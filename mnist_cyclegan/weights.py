@@ -2,7 +2,10 @@
 
 `WeightsMeta` is everything besides tensors that `translate`, `eval` and the trainer need to
 know about a model; it is validated in one place, `WeightsMeta.from_dict`, whichever file it
-came from. Generators load as the reference's plain networks: the speed kit is for training.
+came from. Before any network is built, the tensors the metadata implies (computed on PyTorch's
+"meta" device, which allocates nothing) are compared with the file's header, so a forged file
+cannot make us allocate for a model it does not hold. Generators load as the reference's plain
+networks: the speed kit is for training.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Generator
 from mnist_cyclegan.domains import check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.tensor_files import load_tensors, save_tensors
+from mnist_cyclegan.tensor_files import TensorEntry, open_tensor_file, save_tensors
 
 WEIGHTS_FORMAT = "mnistgan-generators"
 
@@ -59,40 +62,56 @@ class WeightsMeta:
     def from_dict(cls, values: object, source: Path | str) -> WeightsMeta:
         """Validated metadata, or one line naming `source` and what is wrong."""
         try:
-            return cls._parse(values)
+            meta = cls._parse(values)
+            meta._check()
         except (KeyError, TypeError, ValueError, MnistganError) as error:
-            raise MnistganError(f"{source}: weights metadata unreadable ({error!s:.160})") from None
+            message = str(error) if not isinstance(error, KeyError) else f"no {error}"
+            raise MnistganError(f"{source}: weights metadata unusable ({message:.160})") from None
+        return meta
 
     @classmethod
     def _parse(cls, values: object) -> WeightsMeta:
-        if not isinstance(values, dict):
-            raise TypeError("not a JSON object")
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in values.items() if k in known}
-        net = NetSettings(**values.pop("net"))
-        settings = values.pop("settings", None)
-        meta = cls(
-            net=net,
-            settings=None if settings is None else TrainSettings.from_dict(settings),
-            **values,
-        )
-        meta._check()
-        return meta
+        if not isinstance(values, dict) or not isinstance(values.get("net"), dict):
+            raise ValueError("not a JSON object with net settings")
+        known = {f.name for f in fields(cls)} - {"net", "settings"}
+        net_known = {f.name for f in fields(NetSettings)}
+        net = NetSettings(**{k: v for k, v in values["net"].items() if k in net_known})
+        settings = values.get("settings")
+        settings = None if settings is None else TrainSettings.from_dict(settings)
+        return cls(net=net, settings=settings, **{k: v for k, v in values.items() if k in known})
 
     def _check(self) -> None:
-        for name in ("channels_a", "channels_b"):
-            if getattr(self, name) not in (1, 3):
-                raise ValueError(f"{name} must be 1 or 3")
-        for name in ("domain_a", "domain_b"):
-            get_domain(getattr(self, name))
+        for name in ("domain_a", "domain_b", "style"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a name")
+        for name, channels in (("domain_a", self.channels_a), ("domain_b", self.channels_b)):
+            if isinstance(channels, bool) or get_domain(getattr(self, name)).channels != channels:
+                raise ValueError(
+                    f"{name} {getattr(self, name)} does not take {channels!r} channels"
+                )
         check_style(self.style)
-        sizes = (self.net.gen_width, self.net.res_blocks)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes):
-            raise TypeError("gen_width and res_blocks must be integers")
-        if self.net.gen_width < 1 or self.net.res_blocks < 0:
-            raise ValueError("gen_width must be >= 1 and res_blocks >= 0")
+        for name in ("step", "epoch"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise ValueError(f"{name} must be an integer")
+        problem = self.net.problem()
+        if problem is not None:
+            raise ValueError(problem)
         if self.settings is not None:
             self.settings.validate()
+
+    def expected_entries(self) -> dict[str, TensorEntry]:
+        """The tensors both generators hold, as these settings build them, allocating nothing."""
+        with torch.device("meta"):
+            generators = {
+                "G_ab": Generator(self.channels_a, self.channels_b, self.net),
+                "G_ba": Generator(self.channels_b, self.channels_a, self.net),
+            }
+        return {
+            f"{name}.{key}": TensorEntry.of(value)
+            for name, generator in generators.items()
+            for key, value in generator.state_dict().items()
+        }
 
 
 def save_generators(path: Path, g_ab: Generator, g_ba: Generator, meta: WeightsMeta) -> None:
@@ -106,16 +125,13 @@ def load_generators(
     path: Path, device: torch.device | str = "cpu"
 ) -> tuple[Generator, Generator, WeightsMeta]:
     """Rebuild (G_ab, G_ba, meta) from a weights file alone, in eval mode, as plain networks."""
-    tensors, values = load_tensors(path, WEIGHTS_FORMAT)
-    meta = WeightsMeta.from_dict(values, path)
-    try:
-        g_ab = Generator(meta.channels_a, meta.channels_b, meta.net)
-        g_ba = Generator(meta.channels_b, meta.channels_a, meta.net)
-        for prefix, generator in (("G_ab.", g_ab), ("G_ba.", g_ba)):
-            state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            generator.load_state_dict(state, strict=True)
-    except (KeyError, TypeError, RuntimeError) as error:
-        raise MnistganError(
-            f"{path}: weights do not match their settings ({error!s:.120})"
-        ) from None
+    file = open_tensor_file(path, WEIGHTS_FORMAT)
+    meta = WeightsMeta.from_dict(file.meta, path)
+    file.check(meta.expected_entries())
+    tensors = file.load()
+    g_ab = Generator(meta.channels_a, meta.channels_b, meta.net)
+    g_ba = Generator(meta.channels_b, meta.channels_a, meta.net)
+    for prefix, generator in (("G_ab.", g_ab), ("G_ba.", g_ba)):
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        generator.load_state_dict(state, strict=True)
     return g_ab.to(device).eval(), g_ba.to(device).eval(), meta

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,10 +17,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.console import warn
 from mnist_cyclegan.cyclegan.networks import minus_median
 from mnist_cyclegan.data import DomainArrays
+from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
-from mnist_cyclegan.tensor_files import load_tensors, save_tensors
+from mnist_cyclegan.tensor_files import TensorEntry, open_tensor_file, save_tensors
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"
 CLASSIFIER_VERSION = 2
@@ -105,22 +108,48 @@ def training_digits() -> int | None:
 
 
 def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> DigitClassifier:
-    """The cached classifier for this domain and style, training and caching it on first use."""
+    """The cached classifier for this domain and style, training and caching it on first use.
+    A cached file that cannot be used (damaged, foreign) is replaced, with a warning."""
     digits = training_digits()
     size = "" if digits is None else f"-{digits}digits"
     name = f"classifier-{arrays.domain}-{arrays.style}{size}-v{CLASSIFIER_VERSION}.safetensors"
     path = cache_home() / name
     if path.exists():
-        tensors, meta = load_tensors(path, CLASSIFIER_FORMAT)
-        model = DigitClassifier(meta["channels"])
-        model.load_state_dict(tensors)
-        return model.to(device).eval()
+        try:
+            return read_classifier(path, arrays.channels).to(device).eval()
+        except MnistganError as error:
+            warn(f"{error}; training it again")
+    check_writable(cache_home())
     if digits is not None:
         arrays = replace(arrays, x_train=arrays.x_train[:digits], y_train=arrays.y_train[:digits])
     model = train_classifier(arrays, device=device)
     meta = {"channels": arrays.channels, "domain": arrays.domain, "style": arrays.style}
     save_tensors(path, model.state_dict(), CLASSIFIER_FORMAT, meta)
     return model
+
+
+def read_classifier(path: Path, channels: int) -> DigitClassifier:
+    """A cached classifier for `channels`-channel images, its tensors checked before loading."""
+    file = open_tensor_file(path, CLASSIFIER_FORMAT)
+    model = DigitClassifier(channels)
+    if file.meta.get("channels") != channels:
+        raise MnistganError(f"{path}: a classifier for other images")
+    file.check({key: TensorEntry.of(value) for key, value in model.state_dict().items()})
+    model.load_state_dict(file.load())
+    return model
+
+
+def check_writable(folder: Path) -> None:
+    """Fail now, before minutes of training, if the cache cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise MnistganError(
+            f"{folder}: the classifier cache is not writable ({error.strerror or error}); "
+            "set MNISTGAN_HOME to a folder that is"
+        ) from None
 
 
 @torch.no_grad()

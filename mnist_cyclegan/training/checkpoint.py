@@ -1,7 +1,10 @@
 """The resumable checkpoint: all four networks, both optimisers, step, RNG and loss history.
 
-Stored as safetensors (tensors) plus JSON metadata (settings, step, optimiser hyper-parameters),
-so resuming never unpickles anything and a resumed CPU run is bit-identical to an unbroken one.
+Stored as safetensors (tensors) plus JSON metadata (settings and step), so resuming never
+unpickles anything and a resumed CPU run is bit-identical to an unbroken one. Before a byte of
+tensor data is read, every tensor the header lists is compared with what this run's networks,
+optimisers and pools hold (names, dtypes, shapes): a forged or damaged checkpoint is one clear
+line, never an optimiser walking a moment of the wrong size.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import torch
 from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
+from mnist_cyclegan.cyclegan.step import LOSS_NAMES
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.tensor_files import load_tensors, save_tensors
+from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
 
 CHECKPOINT_FORMAT = "mnistgan-checkpoint"
+MAX_STEP = 10**12
 Optimizers = tuple[torch.optim.Optimizer, torch.optim.Optimizer]
 
 
@@ -37,27 +42,6 @@ def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> dict[str
         for key, value in values.items():
             tensors[f"{prefix}.{index}.{key}"] = torch.as_tensor(value)
     return tensors
-
-
-def restore_optimizer(
-    prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list
-) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in tensors.items():
-        if name.startswith(prefix + "."):
-            index, key = name[len(prefix) + 1 :].split(".", 1)
-            state.setdefault(int(index), {})[key] = value
-    optimizer.load_state_dict({"state": state, "param_groups": groups})
-    # Safetensors stores tensors contiguous, but a channels-last weight's moments were created
-    # channels-last. Fused Adam walks parameter and moments as flat memory, so a moment restored
-    # in the other layout would be updated against the wrong elements; give each its
-    # parameter's strides back (the unfused Adam did not care, the result is the same values).
-    for group in optimizer.param_groups:
-        for parameter in group["params"]:
-            moments = optimizer.state.get(parameter, {})
-            for key, value in moments.items():
-                if torch.is_tensor(value) and value.shape == parameter.shape:
-                    moments[key] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def save_checkpoint(
@@ -92,12 +76,94 @@ def save_checkpoint(
 
 
 def read_checkpoint_settings(path: Path) -> TrainSettings:
-    """The settings a run was started with, from its checkpoint."""
-    _, meta = load_tensors(path, CHECKPOINT_FORMAT)
+    """The settings a run was started with, from its checkpoint's header alone, validated."""
+    meta = open_tensor_file(path, CHECKPOINT_FORMAT).meta
     try:
-        return TrainSettings.from_dict(meta["settings"])
-    except (KeyError, TypeError) as error:
-        raise MnistganError(f"{path}: checkpoint settings unreadable ({error})") from None
+        return TrainSettings.from_dict(meta["settings"]).validate()
+    except (KeyError, TypeError, ValueError, MnistganError) as error:
+        message = str(error) if not isinstance(error, KeyError) else f"no {error}"
+        raise MnistganError(f"{path}: checkpoint settings unusable ({message:.160})") from None
+
+
+def expected_entries(
+    nets: Networks,
+    optimizers: Optimizers,
+    pools: tuple[ImagePool, ImagePool],
+    image_size: tuple[int, int] = (28, 28),
+) -> dict[str, TensorEntry]:
+    """Every tensor a checkpoint of this run holds; None marks a size that grows as it runs."""
+    expected = {
+        f"net.{name}.{key}": TensorEntry.of(value)
+        for name, module in nets.named().items()
+        for key, value in module.state_dict().items()
+    }
+    for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
+        for index, param in enumerate(optimizer.param_groups[0]["params"]):
+            expected[f"{prefix}.{index}.step"] = TensorEntry(torch.float32, ())
+            for moment in ("exp_avg", "exp_avg_sq"):
+                expected[f"{prefix}.{index}.{moment}"] = TensorEntry(
+                    param.dtype, tuple(param.shape)
+                )
+    generator_state = TensorEntry.of(torch.Generator().get_state())
+    for prefix, generator in (("pool_a", nets.g_ba), ("pool_b", nets.g_ab)):  # fakes of A, B
+        expected[f"{prefix}.rng"] = generator_state
+        images = (None, generator.out_channels, *image_size)
+        expected[f"{prefix}.images"] = TensorEntry(None, images)  # fp32, or bf16 fakes
+    expected["rng.torch"] = TensorEntry.of(torch.get_rng_state())
+    expected["history"] = TensorEntry(torch.float64, (None, 2 + len(LOSS_NAMES)))
+    expected["epoch_sums"] = TensorEntry(torch.float32, (len(LOSS_NAMES),))
+    expected["nonfinite"] = TensorEntry(torch.uint8, (1,))
+    return expected
+
+
+def check_checkpoint(
+    file: TensorFile,
+    nets: Networks,
+    optimizers: Optimizers,
+    pools: tuple[ImagePool, ImagePool],
+    image_size: tuple[int, int],
+) -> int:
+    """Refuse a checkpoint that does not hold exactly this run's tensors; return its step."""
+    optional = frozenset({"pool_a.images", "pool_b.images"})
+    file.check(expected_entries(nets, optimizers, pools, image_size), optional)
+    step = file.meta.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 < step <= MAX_STEP:
+        raise MnistganError(f"{file.path}: checkpoint step {step!r} is not a step count")
+    for prefix, pool in (("pool_a", pools[0]), ("pool_b", pools[1])):
+        entry = file.entries.get(f"{prefix}.images")
+        if entry is not None and entry.dtype not in (torch.float32, torch.bfloat16):
+            raise MnistganError(f"{file.path}: {prefix} holds {entry.describe()} images")
+        if entry is not None and not 0 < entry.shape[0] <= pool.size:
+            raise MnistganError(
+                f"{file.path}: {prefix} holds {entry.shape[0]} images, its size is {pool.size}"
+            )
+    if file.entries["history"].shape[0] > step + 1:
+        raise MnistganError(f"{file.path}: the loss history is longer than the run")
+    return step
+
+
+def restore_optimizer(
+    prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
+) -> None:
+    """Adam's state from the file, under this run's own hyper-parameters (the settings they
+    come from are the run's; the learning rate is set by the schedule every step)."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        if name.startswith(prefix + "."):
+            index, key = name[len(prefix) + 1 :].split(".", 1)
+            state.setdefault(int(index), {})[key] = value
+    groups = optimizer.state_dict()["param_groups"]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+    # Safetensors stores tensors contiguous, but a channels-last weight's moments were created
+    # channels-last. Fused Adam walks parameter and moments as flat memory, so a moment restored
+    # in the other layout would be updated against the wrong elements; give each its
+    # parameter's strides back (the unfused Adam did not care, the result is the same values).
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            moments = optimizer.state.get(parameter, {})
+            for key, value in moments.items():
+                if torch.is_tensor(value) and value.shape == parameter.shape:
+                    moments[key] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def load_checkpoint(
@@ -107,25 +173,29 @@ def load_checkpoint(
     optimizers: Optimizers,
     pools: tuple[ImagePool, ImagePool],
     device: torch.device,
+    image_size: tuple[int, int] = (28, 28),
 ) -> Progress:
-    """Restore everything `save_checkpoint` wrote, in place; return the progress."""
-    opt_g, opt_d = optimizers
-    tensors, meta = load_tensors(path, CHECKPOINT_FORMAT)
+    """Restore everything `save_checkpoint` wrote, in place, once the file's header has been
+    checked against this run; return the progress."""
+    file = open_tensor_file(path, CHECKPOINT_FORMAT)
+    step = check_checkpoint(file, nets, optimizers, pools, image_size)
+    tensors = file.load()
+    for name, module in nets.named().items():
+        prefix = f"net.{name}."
+        module.load_state_dict(
+            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        )
+    for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
+        restore_optimizer(prefix, optimizer, tensors)
     try:
-        for name, module in nets.named().items():
-            prefix = f"net.{name}."
-            state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            module.load_state_dict(state, strict=True)
-        restore_optimizer("opt_g", opt_g, tensors, meta["opt_g_groups"])
-        restore_optimizer("opt_d", opt_d, tensors, meta["opt_d_groups"])
         pools[0].load_state(tensors, "pool_a", device)
         pools[1].load_state(tensors, "pool_b", device)
         torch.set_rng_state(tensors["rng.torch"])
-        return Progress(
-            step=int(meta["step"]),
-            history=tensors["history"],
-            epoch_sums=tensors["epoch_sums"].to(device),
-            nonfinite=tensors["nonfinite"].to(device).bool().reshape(()),
-        )
-    except (KeyError, ValueError, RuntimeError) as error:
-        raise MnistganError(f"{path}: checkpoint does not fit this run ({error!s:.160})") from None
+    except RuntimeError as error:
+        raise MnistganError(f"{path}: random-number state unusable ({error!s:.100})") from None
+    return Progress(
+        step=step,
+        history=tensors["history"],
+        epoch_sums=tensors["epoch_sums"].to(device),
+        nonfinite=tensors["nonfinite"].to(device).bool().reshape(()),
+    )

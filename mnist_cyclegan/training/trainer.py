@@ -214,6 +214,7 @@ class Trainer:
             optimizers=self.optimizers,
             pools=self.pools,
             device=self.device,
+            image_size=tuple(self.data.train_a.shape[-2:]),
         )
 
     def export(self, epoch: int) -> None:
