@@ -6,7 +6,7 @@ the rename. A temporary file's name carries the writing process's id
 (`.NAME.mnistgan-PID-RANDOM.tmp`), so a later run removes only temporaries of ours whose
 process is gone, never a user's `.something.tmp` nor one a running process is still writing.
 
-`staged` writes a set of files as one: all go to temporaries first, and only when every one is
+`Staged` writes a set of files as one: all go to temporaries first, and only when every one is
 complete are they renamed into place, with Ctrl-C and SIGTERM held back meanwhile, so an
 interrupted command leaves all of the set or none of it.
 """
@@ -102,22 +102,39 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def staged(writes: list[tuple[Path, Callable[[Path], None]]]) -> None:
-    """Write every (path, write) as one set: all complete, or none in place."""
-    temporaries: list[tuple[Path, Path]] = []
-    try:
-        for path, write in writes:
-            tmp = new_temporary(Path(path))
-            temporaries.append((tmp, Path(path)))
+class Staged:
+    """A set of files written as one: each `write` goes to a temporary at once (so what is
+    held in memory stays small), and only when the `with` block ends without an error are all
+    renamed into place, with Ctrl-C and SIGTERM held back meanwhile. On an error or an
+    interrupt every temporary is removed: all of the set, or none of it."""
+
+    def __init__(self) -> None:
+        self.temporaries: list[tuple[Path, Path]] = []
+
+    def write(self, path: Path, write: Callable[[Path], None]) -> None:
+        tmp = new_temporary(Path(path))
+        self.temporaries.append((tmp, Path(path)))
+        try:
             write(tmp)
-        with signals_held():
-            for tmp, path in temporaries:
-                finish(tmp, path)
-    except OSError as error:
-        raise MnistganError(f"cannot write the outputs ({error.strerror or error})") from None
-    finally:
-        for tmp, _ in temporaries:
-            tmp.unlink(missing_ok=True)
+        except OSError as error:
+            raise MnistganError(f"{path}: cannot write ({error.strerror or error})") from None
+
+    def __enter__(self) -> Staged:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if kind is None:
+                with signals_held():
+                    for tmp, path in self.temporaries:
+                        finish(tmp, path)
+        except OSError as failure:
+            raise MnistganError(
+                f"cannot write the outputs ({failure.strerror or failure})"
+            ) from None
+        finally:
+            for tmp, _ in self.temporaries:
+                tmp.unlink(missing_ok=True)
 
 
 def process_alive(pid: int) -> bool:

@@ -6,6 +6,8 @@ non-zero, so users never see a traceback for a problem they can fix.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 from dataclasses import fields
@@ -18,7 +20,7 @@ from rich.table import Table
 
 from mnist_cyclegan import __version__
 from mnist_cyclegan.config import resolve_device
-from mnist_cyclegan.console import console, error_console, fail
+from mnist_cyclegan.console import console, error_console, fail, one_line
 from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
 
@@ -66,26 +68,31 @@ def make_data(
     force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
 ) -> None:
     """Render every MNIST digit (train and test) into one domain and save it as an .npz."""
-    from mnist_cyclegan.data import domain_arrays, save_domain
-    from mnist_cyclegan.images import grid, save_png, upscale
+    from mnist_cyclegan.atomic import Staged
+    from mnist_cyclegan.data import domain_arrays, domain_writer
+    from mnist_cyclegan.images import grid, png_writer, upscale
+    from mnist_cyclegan.outputs import check_outputs
 
     try:
         get_domain(domain)
         check_style(style)
+        check_seed(seed)
         out = out if out is not None else Path(f"{domain}-{style}.npz")
-        for target in (out, preview):
-            if target is not None and target.exists() and not force:
-                raise MnistganError(f"{target}: already exists (use --force to overwrite)")
+        check_outputs([out, preview], [mnist], force=force)
         started = time.perf_counter()
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
-        ) as progress:
+        with (
+            Progress(
+                TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+            ) as progress,
+            Staged() as stage,
+        ):
             task = progress.add_task(f"rendering {domain}", total=2)
             arrays = domain_arrays(domain, style=style, seed=seed, mnist=mnist)
             progress.update(task, advance=1, description=f"writing {out}")
-            save_domain(out, arrays, extra_settings={"mnist": str(mnist) if mnist else "embedded"})
+            source = {"mnist": str(mnist) if mnist else "embedded"}
+            stage.write(out, domain_writer(arrays, extra_settings=source))
             if preview is not None:
-                save_png(preview, upscale(grid(arrays.x_test[:64], columns=8), 2))
+                stage.write(preview, png_writer(upscale(grid(arrays.x_test[:64], columns=8), 2)))
             progress.update(task, advance=1, description="done")
     except MnistganError as error:
         raise fail(str(error)) from None
@@ -205,7 +212,10 @@ def train(
     from mnist_cyclegan.training import distributed
     from mnist_cyclegan.training.trainer import LossNotFinite, Trainer, TrainingInterrupted
 
-    world = distributed.world_from_env()
+    try:
+        world = distributed.world_from_env()
+    except MnistganError as error:
+        raise fail(str(error)) from None
     try:
         run_device = distributed.start(world, resolve_device(device))
         out = out if out is not None else default_run_folder(domain_a, domain_b)
@@ -279,6 +289,7 @@ def translate(
     direction: Annotated[str | None, _option("a2b or b2a (default: from the input).")] = None,
     cycle: Annotated[bool, _option("Also write the round trip as NAME.cycle.png.")] = False,
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
+    force: Annotated[bool, _option("Overwrite existing outputs (never an input).")] = False,
 ) -> None:
     """Translate image files with trained weights; outputs keep their input's size."""
     from mnist_cyclegan.translate import translate_files
@@ -288,8 +299,9 @@ def translate(
         run_device = resolve_device(device)
         g_ab, g_ba, meta = load_generators(weights, run_device)
         summary = translate_files(
-            g_ab, g_ba, meta, inputs, output, direction=direction, cycle=cycle, device=run_device
-        )
+            g_ab, g_ba, meta, inputs, output, direction=direction, cycle=cycle,
+            device=run_device, force=force, protected=(weights,),
+        )  # fmt: skip
     except MnistganError as error:
         raise fail(str(error)) from None
     console.print(
@@ -307,18 +319,17 @@ def evaluate_command(
     report: Annotated[Path | None, _option("Write a PNG sheet of examples and scores.")] = None,
     limit: Annotated[int, _option("Number of held-out test digits.")] = 10_000,
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
+    force: Annotated[bool, _option("Overwrite existing outputs (never the weights).")] = False,
 ) -> None:
     """Score weights on held-out digits: accuracy, fidelity, realism, FID, cycle."""
-    import json
-
-    from mnist_cyclegan.atomic import write_text_atomic
     from mnist_cyclegan.evaluation.evaluate import evaluate
-    from mnist_cyclegan.evaluation.report import direction_panel, save_report
+    from mnist_cyclegan.outputs import check_outputs
     from mnist_cyclegan.weights import load_generators
 
     try:
-        if limit < 2:
+        if not 2 <= limit <= 10**9:
             raise MnistganError("--limit must be at least 2")
+        check_outputs([json_out, report], [weights], force=force)
         run_device = resolve_device(device)
         g_ab, g_ba, meta = load_generators(weights, run_device)
         started = time.perf_counter()
@@ -326,20 +337,39 @@ def evaluate_command(
             results, samples = evaluate(g_ab, g_ba, meta, limit=limit, device=run_device)
         results["weights"] = str(weights)
         results["seconds"] = time.perf_counter() - started
-        if json_out is not None:
-            write_text_atomic(json_out, json.dumps(results, indent=2) + "\n")
-        if report is not None:
-            a, b = meta.domain_a, meta.domain_b
-            save_report(
-                report,
-                [
-                    direction_panel(f"{a} -> {b}", samples["a2b"], results["a2b"]),
-                    direction_panel(f"{b} -> {a}", samples["b2a"], results["b2a"]),
-                ],
-            )
+        write_eval_outputs(results, samples, meta, json_out=json_out, report=report)
     except MnistganError as error:
         raise fail(str(error)) from None
     console.print(score_table(results))
+
+
+def write_eval_outputs(results, samples, meta, *, json_out: Path | None, report: Path | None):
+    """The JSON scores and the report sheet, written as one set."""
+    import json
+
+    from mnist_cyclegan.atomic import Staged
+    from mnist_cyclegan.evaluation.report import direction_panel, report_sheet
+
+    with Staged() as stage:
+        if json_out is not None:
+            text = json.dumps(results, indent=2) + "\n"
+            stage.write(json_out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        if report is not None:
+            a, b = meta.domain_a, meta.domain_b
+            sheet = report_sheet(
+                [
+                    direction_panel(f"{a} -> {b}", samples["a2b"], results["a2b"]),
+                    direction_panel(f"{b} -> {a}", samples["b2a"], results["b2a"]),
+                ]
+            )
+            stage.write(report, lambda tmp: sheet.save(tmp, format="PNG"))
+
+
+def check_seed(seed: int) -> None:
+    from mnist_cyclegan.config import MAX_SEED
+
+    if not 0 <= seed <= MAX_SEED:
+        raise MnistganError(f"--seed {seed}: choose a seed from 0 to {MAX_SEED}")
 
 
 def score_table(results: dict) -> Table:
@@ -356,24 +386,43 @@ def score_table(results: dict) -> Table:
     return table
 
 
+def interrupt(number: int, frame) -> None:
+    """SIGTERM as Ctrl-C: every command cleans up its temporaries on the way out (train saves
+    a checkpoint first, with handlers of its own while it trains)."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Entry point: run the app, turning usage errors into one line on stderr."""
+    """Entry point: run the app, turning usage errors and interrupts into one line on stderr.
+    Anything unforeseen is one line too (MNISTGAN_DEBUG=1 shows its traceback)."""
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         code = app(standalone_mode=False)
     except typer.Exit as done:
         code = done.exit_code
-    except typer.Abort:
-        error_console.print("error: aborted", markup=False)
+    except (typer.Abort, KeyboardInterrupt):
+        error_console.print("error: interrupted")
         code = 130
-    except KeyboardInterrupt:
-        error_console.print("error: interrupted", markup=False)
-        code = 130
+    except MemoryError:
+        error_console.print("error: out of memory")
+        code = 1
     except Exception as error:
-        # Usage errors (click's or Typer's own vendored copy) know how to describe themselves.
-        if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
-            raise
+        code = describe_failure(error)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def describe_failure(error: Exception) -> int:
+    """Print one line for an exception no command caught; return the exit code."""
+    # Usage errors (click's or Typer's own vendored copy) know how to describe themselves.
+    if hasattr(error, "format_message") and hasattr(error, "exit_code"):
         message = error.format_message().strip()
         if message:  # a bare `mnistgan` has already printed its help
-            error_console.print(f"error: {message}", markup=False)
-        code = error.exit_code
-    sys.exit(code if isinstance(code, int) else 0)
+            error_console.print(f"error: {one_line(message)}")
+        return error.exit_code
+    if os.environ.get("MNISTGAN_DEBUG"):
+        raise error
+    error_console.print(
+        f"error: unexpected {type(error).__name__}: {one_line(str(error))[:200]} "
+        "(please report it; MNISTGAN_DEBUG=1 shows where)"
+    )
+    return 70

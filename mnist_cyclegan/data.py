@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_cyclegan.atomic import write_atomic
-from mnist_cyclegan.domains import draw_colors, get_domain, render
+from mnist_cyclegan.domains import check_style, draw_colors, get_domain, render
 from mnist_cyclegan.errors import MnistganError
 
 MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -28,6 +30,8 @@ IDX_FILES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 FORMAT_VERSION = 1
+IMAGE_SIZE = 28
+MAX_ARRAY_BYTES = 1 << 30  # 70,000 RGB digits are 165 MB; refuse what no MNIST-like set needs
 
 
 @dataclass(frozen=True)
@@ -83,17 +87,47 @@ def load_mnist(path: Path | None = None) -> Mnist:
 
 
 def _read_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays `keys` of an .npz, read lazily: other members are never decompressed, and a
+    member's size is checked from the zip directory and its .npy header before it is read."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in keys if key not in archive.files]
+        with zipfile.ZipFile(path) as archive:
+            members = {
+                info.filename[: -len(".npy")]: info
+                for info in archive.infolist()
+                if info.filename.endswith(".npy")
+            }
+            missing = [key for key in keys if key not in members]
             if missing:
-                absent = ", ".join(missing)
-                raise MnistganError(f"{path}: not an MNIST-style .npz (missing {absent})")
-            return {key: archive[key] for key in archive.files}
+                raise MnistganError(f"{path}: not an MNIST-style .npz (missing {missing[0]})")
+            return {key: _read_member(archive, members[key], path) for key in keys}
     except MnistganError:
         raise
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as error:
         raise MnistganError(f"{path}: cannot read as .npz ({_short(error)})") from None
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> np.ndarray:
+    """One .npy member: its header first (plain dtype, size within the member), then its data."""
+    name = info.filename
+    if info.file_size > MAX_ARRAY_BYTES:
+        raise MnistganError(f"{path}: {name} is {info.file_size} bytes, over {MAX_ARRAY_BYTES}")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise MnistganError(f"{path}: {name} is in .npy format {version}, not 1.0 or 2.0")
+        if dtype.hasobject or dtype.itemsize == 0:
+            raise MnistganError(f"{path}: {name} holds {dtype} values, not plain numbers")
+        size = math.prod(shape) * dtype.itemsize
+        if size > info.file_size:
+            raise MnistganError(f"{path}: {name} promises {size} bytes, holds less")
+        data = member.read(size + 1)
+    if len(data) != size:
+        raise MnistganError(f"{path}: {name} holds {len(data)} bytes of data, not {size}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
 def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
@@ -108,38 +142,70 @@ def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """One IDX file (the format MNIST ships in): a magic number, the shape, then uint8 data."""
+    """One IDX file (the format MNIST ships in): a magic number, the shape, then uint8 data.
+    Read as a stream (a .gz is decompressed only as far as the header promises), with the
+    size the header promises checked before it is read."""
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        with opener(path, "rb") as handle:
+            return _read_idx_stream(handle, path)
+    except MnistganError:
+        raise
+    except (OSError, EOFError, zlib.error, ValueError) as error:
         raise MnistganError(f"{path}: cannot read ({_short(error)})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+
+
+def _read_idx_stream(handle, path: Path) -> np.ndarray:
+    magic = handle.read(4)
+    if len(magic) < 4 or magic[:3] != b"\x00\x00\x08":
         raise MnistganError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise MnistganError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape))
-    if len(raw) - header != expected:
+    ndim = magic[3]
+    raw_shape = handle.read(4 * ndim)
+    if not 1 <= ndim <= 4 or len(raw_shape) < 4 * ndim:
+        raise MnistganError(f"{path}: bad IDX header ({ndim} dimensions)")
+    shape = tuple(int.from_bytes(raw_shape[4 * i : 4 * i + 4], "big") for i in range(ndim))
+    expected = math.prod(shape)  # Python integers: no overflow
+    if expected > MAX_ARRAY_BYTES:
+        raise MnistganError(f"{path}: IDX header promises {expected} bytes, over the limit")
+    data = handle.read(expected + 1)
+    if len(data) != expected:
         raise MnistganError(
-            f"{path}: IDX header promises {expected} bytes of data, file has {len(raw) - header}"
+            f"{path}: IDX header promises {expected} bytes of data, file has {len(data)}"
+            + ("" if len(data) < expected else " or more")
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape).copy()
 
 
 def _checked_mnist(source: Path, arrays: dict[str, np.ndarray]) -> Mnist:
     for split in ("train", "test"):
-        images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if images.ndim != 3 or images.dtype != np.uint8:
-            raise MnistganError(
-                f"{source}: x_{split} must be N×H×W uint8 digits, got {images.dtype} {images.shape}"
-            )
-        if labels.shape != (len(images),):
-            raise MnistganError(f"{source}: y_{split} has {labels.shape}, x_{split} {images.shape}")
-    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
-        raise MnistganError(f"{source}: train and test images differ in size")
+        check_images(source, f"x_{split}", arrays[f"x_{split}"], channels=1)
+        arrays[f"y_{split}"] = checked_labels(source, split, arrays)
     return Mnist(*(np.ascontiguousarray(arrays[key]) for key in MNIST_KEYS))
+
+
+def check_images(source: Path, name: str, images: np.ndarray, channels: int) -> None:
+    """N×28×28 (grey) or N×28×28×3 (RGB) uint8 digits, N at least 1: what the networks and
+    the classifiers read."""
+    shape = (IMAGE_SIZE, IMAGE_SIZE) if channels == 1 else (IMAGE_SIZE, IMAGE_SIZE, 3)
+    if images.dtype != np.uint8 or images.shape[1:] != shape or len(images) == 0:
+        wanted = "×".join(["N", *map(str, shape)])
+        raise MnistganError(
+            f"{source}: {name} must be {wanted} uint8 images, not {images.dtype} "
+            f"{'×'.join(map(str, images.shape)) or 'a scalar'}"
+        )
+
+
+def checked_labels(source: Path, split: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The digit labels of a split, as uint8 in 0-9, one per image."""
+    labels, images = arrays[f"y_{split}"], arrays[f"x_{split}"]
+    if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
+        raise MnistganError(
+            f"{source}: y_{split} must be {len(images)} integer labels, not {labels.dtype} "
+            f"{labels.shape}"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise MnistganError(f"{source}: y_{split} holds labels outside 0-9")
+    return labels.astype(np.uint8)
 
 
 def domain_arrays(
@@ -174,6 +240,11 @@ def domain_arrays(
 
 def save_domain(path: Path, arrays: DomainArrays, *, extra_settings: dict | None = None) -> None:
     """Write a domain as a Keras-style .npz plus colours, source indices and settings JSON."""
+    write_atomic(path, domain_writer(arrays, extra_settings=extra_settings))
+
+
+def domain_writer(arrays: DomainArrays, *, extra_settings: dict | None = None):
+    """A function that writes `arrays` as a make-data .npz to the path it is given."""
     settings = {
         "format_version": FORMAT_VERSION,
         "domain": arrays.domain,
@@ -198,33 +269,50 @@ def save_domain(path: Path, arrays: DomainArrays, *, extra_settings: dict | None
         with open(tmp, "wb") as handle:
             np.savez_compressed(handle, **payload)
 
-    write_atomic(path, write)
+    return write
 
 
 def load_domain(path: Path) -> DomainArrays:
-    """Read a file written by `make-data`, checking that it is one."""
+    """Read a file written by `make-data`, checking that it is one: its settings, and every
+    array's dtype and shape against them."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise MnistganError(f"{path}: no such file")
     keys = (*MNIST_KEYS, "colors_train", "colors_test", "index_train", "index_test", "settings")
     arrays = _read_npz(path, keys)
-    try:
-        settings = json.loads(str(arrays["settings"]))
-        domain, style, seed = settings["domain"], settings["style"], int(settings["seed"])
-    except (ValueError, KeyError, TypeError):
-        raise MnistganError(f"{path}: settings are not mnistgan make-data JSON") from None
+    domain, style, seed = _domain_settings(path, arrays["settings"])
     channels = get_domain(domain).channels
     for split in ("train", "test"):
         images = arrays[f"x_{split}"]
-        expected_ndim = 3 if channels == 1 else 4
-        if images.dtype != np.uint8 or images.ndim != expected_ndim:
-            raise MnistganError(f"{path}: x_{split} is {images.dtype} {images.shape}, not {domain}")
+        check_images(path, f"x_{split}", images, channels)
+        arrays[f"y_{split}"] = checked_labels(path, split, arrays)
+        colors, index = arrays[f"colors_{split}"], arrays[f"index_{split}"]
+        if colors.shape != (len(images), 3) or colors.dtype != np.uint8:
+            raise MnistganError(f"{path}: colors_{split} must be {len(images)}×3 uint8 colours")
+        if index.shape != (len(images),) or index.dtype.kind not in "iu":
+            raise MnistganError(f"{path}: index_{split} must be {len(images)} integer indices")
     return DomainArrays(
         domain=domain,
         style=style,
         seed=seed,
         **{key: arrays[key] for key in keys if key != "settings"},
     )
+
+
+def _domain_settings(path: Path, stored: np.ndarray) -> tuple[str, str, int]:
+    """(domain, style, seed) from a make-data file's settings JSON, each checked."""
+    try:
+        if stored.dtype.kind != "U" or stored.shape != () or stored.dtype.itemsize > 1 << 20:
+            raise ValueError("not a JSON string")
+        settings = json.loads(str(stored))
+        domain, style, seed = settings["domain"], settings["style"], settings["seed"]
+        if not (isinstance(domain, str) and isinstance(style, str) and isinstance(seed, int)):
+            raise TypeError("wrong types")
+        get_domain(domain)
+        check_style(style)
+    except (ValueError, KeyError, TypeError, MnistganError, RecursionError):
+        raise MnistganError(f"{path}: settings are not mnistgan make-data JSON") from None
+    return domain, style, seed
 
 
 def _short(error: BaseException) -> str:

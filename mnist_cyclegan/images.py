@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,11 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     return image.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
-def save_png(path: Path, image: np.ndarray) -> None:
+def png_writer(image: np.ndarray) -> Callable[[Path], None]:
+    """A function that writes `image` as a PNG to the path it is given."""
     picture = Image.fromarray(image)
-    write_atomic(path, lambda tmp: picture.save(tmp, format="PNG"))
+    return lambda path: picture.save(path, format="PNG")
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    write_atomic(path, png_writer(image))

@@ -163,8 +163,10 @@ def check_entries(header: dict, data_bytes: int) -> None:
         if begin != position:
             raise ValueError("tensor data overlaps or leaves a gap")
         position = end
+    if position > data_bytes:
+        raise ValueError(f"truncated: its tensors need {position} bytes, it holds {data_bytes}")
     if position != data_bytes:
-        raise ValueError(f"tensors cover {position} bytes, the file holds {data_bytes}")
+        raise ValueError(f"its tensors cover {position} bytes of the {data_bytes} it holds")
 
 
 def entry_range(name: str, entry: object) -> tuple[int, int]:

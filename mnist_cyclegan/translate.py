@@ -1,103 +1,49 @@
 """`translate`: apply trained generators to users' image files of any size and mode.
 
-Every input is opened, checked and decoded before anything is written, so one bad file in a
-folder leaves the output untouched. Images are reflect-padded to a multiple of 4 (the
-generator halves the size twice) and cropped back, so outputs have their input's size.
+Two passes. The first decodes and checks every input and plans every output, refusing an
+output that is an input (or the weights, or another output's name, or an existing file without
+`--force`), so one bad file leaves everything as it was. The second translates in batches of at
+most PIXEL_BUDGET pixels (a single larger image goes alone), decoding each batch's images again
+so memory stays bounded, and writes every result to a temporary; all are renamed into place at
+the end, so an interrupted run leaves no partial set. Images are reflect-padded to a multiple
+of 4 (the generator halves the size twice) and cropped back: outputs have their input's size.
 """
 
 from __future__ import annotations
 
-import glob
 import time
-import warnings
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.atomic import Staged
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.images import channels_first, save_png
+from mnist_cyclegan.images import channels_first, png_writer
+from mnist_cyclegan.outputs import same_file
+from mnist_cyclegan.user_images import ImageInfo, expand_inputs, inspect, read_image
 from mnist_cyclegan.weights import WeightsMeta
 
-MAX_PIXELS = 4096 * 4096  # refuse anything larger: a 16-megapixel digit is a mistake or an attack
-MIN_SIDE = 8  # the generator reflect-pads by 3, which needs more than 3 pixels after downsampling
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
-GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+PIXEL_BUDGET = 1 << 20  # pixels per batch: 1,337 digits of 28×28, or one 1024×1024 image
 
 
-@dataclass
-class LoadedImage:
-    source: Path
-    pixels: np.ndarray  # uint8 H×W (grey) or H×W×3
+@dataclass(frozen=True)
+class Plan:
+    """One input's translation: which way, and where its output (and round trip) go."""
 
-    @property
-    def channels(self) -> int:
-        return 1 if self.pixels.ndim == 2 else 3
+    info: ImageInfo
+    direction: str  # a2b or b2a
+    target: Path
+    cycle_target: Path | None
 
-
-def read_image(path: Path) -> LoadedImage:
-    """Decode any image Pillow reads into 8-bit grey or RGB, refusing oversized or broken files."""
-    if not path.exists():
-        raise MnistganError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise MnistganError(f"{path}: empty file")
-    previous_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise MnistganError(
-                        f"{path}: {width}×{height} pixels is over the limit of {MAX_PIXELS} pixels"
-                    )
-                if min(width, height) < MIN_SIDE:
-                    raise MnistganError(f"{path}: {width}×{height} is too small (min {MIN_SIDE})")
-                image.load()
-                pixels = to_8bit(image)
-    except MnistganError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise MnistganError(f"{path}: refused as a decompression bomb (too many pixels)") from None
-    except UnidentifiedImageError:
-        raise MnistganError(f"{path}: not an image Pillow can read") from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise MnistganError(f"{path}: broken image ({str(error).splitlines()[0]})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous_limit
-    return LoadedImage(path, pixels)
-
-
-def to_8bit(image: Image.Image) -> np.ndarray:
-    """Grey modes (incl. 16-bit and float) → uint8 H×W; everything else → uint8 H×W×3."""
-    if image.mode in GREY_MODES:
-        if image.mode.startswith("I") or image.mode == "F":
-            values = np.asarray(image, dtype=np.float64)
-            top = 65535.0 if values.max() > 255 else 255.0  # 16-bit data in an I image
-            return np.clip(np.rint(values / top * 255.0), 0, 255).astype(np.uint8)
-        return np.asarray(image.convert("L"), dtype=np.uint8)
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
-
-
-def expand_inputs(spec: str) -> tuple[list[Path], bool]:
-    """A file, a folder (its images) or a glob. Returns the files and whether output is a folder."""
-    path = Path(spec)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise MnistganError(f"{path}: no image files in this folder")
-        return files, True
-    if any(char in spec for char in "*?["):
-        files = sorted(Path(p) for p in glob.glob(spec) if Path(p).is_file())
-        if not files:
-            raise MnistganError(f"{spec}: no files match")
-        return files, True
-    return [path], False
+    def targets(self) -> list[Path]:
+        return [self.target] + ([self.cycle_target] if self.cycle_target else [])
 
 
 def choose_direction(meta: WeightsMeta, channels: int, direction: str | None, source: Path) -> str:
@@ -125,7 +71,7 @@ def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def run_batch(generator, stack: np.ndarray, output: str, device: torch.device) -> np.ndarray:
+def run_batch(generator: nn.Module, stack: np.ndarray, output: str, device: torch.device):
     """Same-size images in one batch: reflect-pad to a multiple of 4, translate, crop back."""
     tensor = channels_first(stack)
     height, width = tensor.shape[-2:]
@@ -136,46 +82,118 @@ def run_batch(generator, stack: np.ndarray, output: str, device: torch.device) -
     return to_pixels(generator(x)[..., :height, :width], output)
 
 
-def translate_files(
-    g_ab, g_ba, meta: WeightsMeta, inputs: str, output: Path, *, direction: str | None, cycle: bool,
-    device: torch.device, batch_size: int = 64,
-) -> dict:  # fmt: skip
-    """Translate every input; write outputs (and round trips) only once all inputs decoded."""
-    started = time.perf_counter()
-    files, folder_mode = expand_inputs(inputs)
+def plan_outputs(
+    infos: list[ImageInfo],
+    meta: WeightsMeta,
+    output: Path,
+    *,
+    folder_mode: bool,
+    direction: str | None,
+    cycle: bool,
+) -> list[Plan]:
+    plans = []
+    for info in infos:
+        way = choose_direction(meta, info.channels, direction, info.source)
+        target = output / f"{info.source.stem}.png" if folder_mode else output
+        round_trip = target.with_name(f"{target.stem}.cycle.png") if cycle else None
+        plans.append(Plan(info, way, target, round_trip))
+    return plans
+
+
+def check_targets(plans: list[Plan], protected: list[Path], *, force: bool) -> None:
+    """No output replaces an input or the weights, none is written twice, and none replaces an
+    existing file unless `force` says so."""
+    targets = [target for plan in plans for target in plan.targets()]
+    counts = Counter(target.resolve() for target in targets)
+    for plan in plans:
+        for target in plan.targets():
+            if counts[target.resolve()] > 1:
+                raise MnistganError(
+                    f"{target}: two outputs would get this name ({plan.info.source.name} and "
+                    "another input with the same stem); rename one of them"
+                )
+            if any(same_file(target, kept) for kept in protected):
+                raise MnistganError(f"{target}: is one of the inputs; choose another output")
+            if target.is_dir():
+                raise MnistganError(f"{target}: is a folder")
+            if target.exists() and not force:
+                raise MnistganError(f"{target}: already exists (use --force to overwrite)")
+
+
+def check_output_kind(output: Path, files: list[Path], folder_mode: bool) -> None:
     if folder_mode and output.exists() and not output.is_dir():
         raise MnistganError(f"{output}: exists and is not a folder (several inputs need a folder)")
     if not folder_mode and output.is_dir():
         raise MnistganError(f"{output}: is a folder; give an output file name")
-    loaded = [read_image(path) for path in files]
-    net_output = meta.output
-    plans = []
-    for image in loaded:
-        way = choose_direction(meta, image.channels, direction, image.source)
-        forward, backward = (g_ab, g_ba) if way == "a2b" else (g_ba, g_ab)
-        wanted = meta.channels_a if way == "a2b" else meta.channels_b
-        plans.append((image, way, forward, backward, match_channels(image.pixels, wanted)))
-    results: list[tuple[Path, np.ndarray]] = []
-    groups: dict[tuple, list[int]] = {}
-    for i, (_, way, _, _, pixels) in enumerate(plans):
-        groups.setdefault((way, pixels.shape), []).append(i)
+    if folder_mode and any(same_file(output, path.parent) for path in files):
+        raise MnistganError(f"{output}: is the inputs' own folder; choose another output folder")
+
+
+def batches(plans: list[Plan], budget: int = PIXEL_BUDGET) -> Iterator[list[Plan]]:
+    """Plans of the same direction and image size, at most `budget` pixels a batch (a larger
+    image goes alone)."""
+    groups: dict[tuple, list[Plan]] = {}
+    for plan in plans:
+        key = (plan.direction, plan.info.height, plan.info.width)
+        groups.setdefault(key, []).append(plan)
     for members in groups.values():
-        forward, backward = plans[members[0]][2], plans[members[0]][3]
-        for start in range(0, len(members), batch_size):
-            chunk = members[start : start + batch_size]
-            stack = np.stack([plans[i][4] for i in chunk])
-            translated = run_batch(forward, stack, net_output, device)
-            round_trip = run_batch(backward, translated, net_output, device) if cycle else None
-            for j, i in enumerate(chunk):
-                target = output / f"{plans[i][0].source.stem}.png" if folder_mode else output
-                results.append((target, translated[j]))
-                if round_trip is not None:
-                    results.append((target.with_name(f"{target.stem}.cycle.png"), round_trip[j]))
-    for target, pixels in results:
-        save_png(target, pixels)
+        size = max(1, budget // members[0].info.pixels)
+        for start in range(0, len(members), size):
+            yield members[start : start + size]
+
+
+def translate_files(
+    g_ab: nn.Module,
+    g_ba: nn.Module,
+    meta: WeightsMeta,
+    inputs: str,
+    output: Path,
+    *,
+    direction: str | None,
+    cycle: bool,
+    device: torch.device,
+    force: bool = False,
+    protected: tuple[Path, ...] = (),
+) -> dict:
+    """Translate every input (checking all of them and every output first); `protected` are
+    more files no output may replace (the weights)."""
+    started = time.perf_counter()
+    files, folder_mode = expand_inputs(inputs)
+    check_output_kind(output, files, folder_mode)
+    infos = [inspect(path) for path in files]
+    plans = plan_outputs(
+        infos, meta, output, folder_mode=folder_mode, direction=direction, cycle=cycle
+    )
+    check_targets(plans, [*files, *protected], force=force)
+    with Staged() as stage:
+        for batch in batches(plans):
+            write_batch(stage, batch, g_ab, g_ba, meta, device)
     return {
-        "images": len(loaded),
-        "written": len(results),
+        "images": len(plans),
+        "written": sum(len(plan.targets()) for plan in plans),
         "seconds": time.perf_counter() - started,
-        "directions": sorted({plan[1] for plan in plans}),
+        "directions": sorted({plan.direction for plan in plans}),
     }
+
+
+def reread(info: ImageInfo) -> np.ndarray:
+    """An input decoded again for its batch, as the first pass saw it."""
+    pixels = read_image(info.source)
+    if pixels.shape[:2] != (info.height, info.width) or (pixels.ndim == 2) != (info.channels == 1):
+        raise MnistganError(f"{info.source}: changed while it was being translated")
+    return pixels
+
+
+def write_batch(stage: Staged, batch: list[Plan], g_ab, g_ba, meta: WeightsMeta, device) -> None:
+    way = batch[0].direction
+    forward, backward = (g_ab, g_ba) if way == "a2b" else (g_ba, g_ab)
+    wanted = meta.channels_a if way == "a2b" else meta.channels_b
+    stack = np.stack([match_channels(reread(plan.info), wanted) for plan in batch])
+    translated = run_batch(forward, stack, meta.output, device)
+    round_trip = None
+    if batch[0].cycle_target is not None:
+        round_trip = run_batch(backward, translated, meta.output, device)
+    for i, plan in enumerate(batch):
+        stage.write(plan.target, png_writer(translated[i]))
+        if round_trip is not None:
+            stage.write(plan.cycle_target, png_writer(round_trip[i]))

@@ -47,11 +47,16 @@ def direction_panel(title: str, rows: dict[str, np.ndarray], scores: dict) -> Im
     return panel
 
 
-def save_report(path: Path, panels: list[Image.Image]) -> None:
+def report_sheet(panels: list[Image.Image]) -> Image.Image:
+    """The direction panels stacked into one sheet."""
     width = max(p.width for p in panels)
     sheet = Image.new("RGB", (width, sum(p.height for p in panels)), "white")
     top = 0
     for panel in panels:
         sheet.paste(panel, (0, top))
         top += panel.height
-    save_image(path, sheet)
+    return sheet
+
+
+def save_report(path: Path, panels: list[Image.Image]) -> None:
+    save_image(path, report_sheet(panels))

@@ -43,10 +43,22 @@ class World:
 
 def world_from_env() -> World:
     """The torchrun environment (RANK, WORLD_SIZE, LOCAL_RANK), or a single process."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
+    size = env_int("WORLD_SIZE", "1")
     if size <= 1:
         return World()
-    return World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+    rank, local_rank = env_int("RANK", None), env_int("LOCAL_RANK", "0")
+    if not 0 <= rank < size or local_rank < 0:
+        raise MnistganError(f"RANK {rank} / LOCAL_RANK {local_rank} do not fit WORLD_SIZE {size}")
+    return World(rank, size, local_rank)
+
+
+def env_int(name: str, default: str | None) -> int:
+    value = os.environ.get(name, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        shown = "missing" if value is None else repr(value[:40])
+        raise MnistganError(f"environment variable {name} is {shown}, not a number") from None
 
 
 def start(world: World, device: torch.device) -> torch.device:

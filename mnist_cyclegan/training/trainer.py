@@ -108,7 +108,18 @@ class Trainer:
         self.device = options.device
         self.kernels = options.kernels_for(self.device)
         self.files = RunFiles(Path(options.out))
-        self.files.check_for(resume=options.resume)
+        if self.world.is_main:  # the process that writes the folder holds it
+            self.files.lock()
+        try:
+            self.files.check_for(resume=options.resume)
+            self._set_up()
+        except BaseException:
+            self.files.forget_if_empty()
+            raise
+
+    def _set_up(self) -> None:
+        """Data, networks, optimisers, pools, and the progress: fresh or from the checkpoint."""
+        settings = self.settings
         self.data = training_data(settings, self.device)
         self.nets = self._build_networks()
         self.optimizers = build_optimizers(self.nets, settings, self.device)
@@ -121,7 +132,7 @@ class Trainer:
             partial(distributed.average_gradients, world=self.world) if self.world.active else None
         )
         self._order_epoch, self._epoch_order = -1, None
-        self.progress = self.load() if options.resume else self._fresh_progress()
+        self.progress = self.load() if self.options.resume else self._fresh_progress()
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -231,7 +242,14 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------------
 
     def train(self) -> Summary:
-        """Train from where the run stands to its last step; return where it ended."""
+        """Train from where the run stands to its last step; return where it ended. The run
+        folder's lock is released when this returns or raises."""
+        try:
+            return self._train()
+        finally:
+            self.files.unlock()
+
+    def _train(self) -> Summary:
         if self.world.is_main:
             self.files.prepare(self._config())
         eval_log = self._eval_log()
