@@ -33,9 +33,16 @@ def _umask() -> int:
     return mask
 
 
+_cleaned: set[Path] = set()  # folders whose stale temporaries this process has removed
+
+
 def new_temporary(path: Path) -> Path:
-    """A fresh, empty temporary file next to `path`, named as ours."""
+    """A fresh, empty temporary file next to `path`, named as ours. The first time a process
+    writes into a folder, it removes the temporaries our killed processes left there."""
     folder = path.parent if str(path.parent) else Path(".")
+    if folder.resolve() not in _cleaned:
+        remove_stale_temporaries(folder)
+        _cleaned.add(folder.resolve())
     try:
         folder.mkdir(parents=True, exist_ok=True)
         prefix = f".{path.name}.mnistgan-{os.getpid()}-"

@@ -129,9 +129,10 @@ def check_output_kind(output: Path, files: list[Path], folder_mode: bool) -> Non
         raise MnistganError(f"{output}: is the inputs' own folder; choose another output folder")
 
 
-def batches(plans: list[Plan], budget: int = PIXEL_BUDGET) -> Iterator[list[Plan]]:
-    """Plans of the same direction and image size, at most `budget` pixels a batch (a larger
-    image goes alone)."""
+def batches(plans: list[Plan], budget: int | None = None) -> Iterator[list[Plan]]:
+    """Plans of the same direction and image size, at most `budget` (PIXEL_BUDGET) pixels a
+    batch; a larger image goes alone."""
+    budget = PIXEL_BUDGET if budget is None else budget
     groups: dict[tuple, list[Plan]] = {}
     for plan in plans:
         key = (plan.direction, plan.info.height, plan.info.width)
