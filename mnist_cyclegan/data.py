@@ -124,10 +124,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) ->
         size = math.prod(shape) * dtype.itemsize
         if size > info.file_size:
             raise MnistganError(f"{path}: {name} promises {size} bytes, holds less")
-        data = member.read(size + 1)
-    if len(data) != size:
-        raise MnistganError(f"{path}: {name} holds {len(data)} bytes of data, not {size}")
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+        array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+        got = member.readinto(memoryview(array.reshape(-1, order="A").view(np.uint8)))
+        if got != size or member.read(1):
+            raise MnistganError(f"{path}: {name} does not hold the {size} bytes it promises")
+    return array
 
 
 def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:

@@ -18,6 +18,15 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file, which two names of one file share; None if none."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
 def check_outputs(outputs: list[Path | None], inputs: list[Path | None], *, force: bool) -> None:
     """Each output a new name: not an input, not another output, not a folder, and not an
     existing file unless `force`."""

@@ -26,11 +26,11 @@ from mnist_cyclegan.atomic import Staged
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first, png_writer
-from mnist_cyclegan.outputs import same_file
+from mnist_cyclegan.outputs import identity, same_file
 from mnist_cyclegan.user_images import ImageInfo, expand_inputs, inspect, read_image
 from mnist_cyclegan.weights import WeightsMeta
 
-PIXEL_BUDGET = 1 << 20  # pixels per batch: 1,337 digits of 28×28, or one 1024×1024 image
+PIXEL_BUDGET = 1 << 18  # pixels per batch: 334 digits of 28×28, or one 512×512 image
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ def check_targets(plans: list[Plan], protected: list[Path], *, force: bool) -> N
     existing file unless `force` says so."""
     targets = [target for plan in plans for target in plan.targets()]
     counts = Counter(target.resolve() for target in targets)
+    kept = {identity(path) for path in protected} - {None}
     for plan in plans:
         for target in plan.targets():
             if counts[target.resolve()] > 1:
@@ -112,7 +113,7 @@ def check_targets(plans: list[Plan], protected: list[Path], *, force: bool) -> N
                     f"{target}: two outputs would get this name ({plan.info.source.name} and "
                     "another input with the same stem); rename one of them"
                 )
-            if any(same_file(target, kept) for kept in protected):
+            if identity(target) in kept:
                 raise MnistganError(f"{target}: is one of the inputs; choose another output")
             if target.is_dir():
                 raise MnistganError(f"{target}: is a folder")
