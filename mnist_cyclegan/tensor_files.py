@@ -125,8 +125,10 @@ def read_header(path: Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise MnistganError(f"{path}: no such file")
-    if not path.is_file():
+    if path.is_dir():
         raise MnistganError(f"{path}: is a folder, not a safetensors file")
+    if not path.is_file():
+        raise MnistganError(f"{path}: is not a regular file")
     size = path.stat().st_size
     if size < 8:
         raise MnistganError(f"{path}: not a safetensors file ({size} bytes, too short)")

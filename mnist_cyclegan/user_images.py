@@ -40,8 +40,10 @@ class ImageInfo:
 def read_image(path: Path) -> np.ndarray:
     """Decode any image Pillow reads into uint8 H×W (grey) or H×W×3 (anything else), upright,
     refusing oversized, tiny or broken files with one line."""
-    if not path.is_file():
+    if not path.exists():
         raise MnistganError(f"{path}: no such file")
+    if not path.is_file():
+        raise MnistganError(f"{path}: is not a regular file")
     if path.stat().st_size == 0:
         raise MnistganError(f"{path}: empty file")
     previous_limit = Image.MAX_IMAGE_PIXELS

@@ -139,3 +139,12 @@ def test_a_damaged_cached_classifier_is_trained_again_with_a_warning(runner, tmp
         len(warnings) == 1 and warnings[0].startswith("warning:") and cached[0].name in warnings[0]
     )
     assert cached[0].stat().st_size > 1000  # rebuilt
+
+
+def test_a_run_resumes_beside_the_users_own_notes(runner, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli(runner, "train", "--out", out, "--steps", "2", *TINY).exit_code == 0
+    (out / "NOTES.md").write_text("why I started this run")
+    result = run_cli(runner, "train", "--out", out, "--resume", "--steps", "3", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert (out / "NOTES.md").read_text() == "why I started this run"

@@ -77,7 +77,7 @@ class RunFiles:
 
     def check_for(self, *, resume: bool) -> None:
         """A new run needs a folder without a run in it, or anything else of the user's; a
-        resumed one, the run's checkpoint."""
+        resumed one, the run's checkpoint (whatever else the user keeps beside it stays)."""
         if self.folder.exists() and not self.folder.is_dir():
             raise MnistganError(f"{self.folder}: is a file, not a run folder")
         if not resume and self.checkpoint.exists():
@@ -86,7 +86,7 @@ class RunFiles:
             )
         if resume and not self.checkpoint.is_file():
             raise MnistganError(f"{self.checkpoint}: no checkpoint to resume from")
-        foreign = self.foreign_entries()
+        foreign = [] if resume else self.foreign_entries()  # a resumed run writes its own names
         if foreign:
             raise MnistganError(
                 f"{self.folder}: holds files that are not a mnistgan run ({foreign[0]}); "
