@@ -1,3 +1,16 @@
-"""mnistgan: unpaired image-to-image translation between MNIST domains with CycleGAN."""
+"""mnistgan: unpaired image-to-image translation between MNIST domains with CycleGAN.
+
+From Python: `Translator.load(weights_or_model_name).a2b(image)` (see `mnist_cyclegan.api`).
+"""
 
 __version__ = "0.1.0"
+__all__ = ["Translator", "__version__"]
+
+
+def __getattr__(name: str):
+    # Lazily, so `import mnist_cyclegan` (and the CLI's start) does not import torch.
+    if name == "Translator":
+        from mnist_cyclegan.api import Translator
+
+        return Translator
+    raise AttributeError(f"module 'mnist_cyclegan' has no attribute {name!r}")

@@ -163,6 +163,12 @@ SideBySide = Annotated[
     bool, _option("On a CPU, run each update's two independent halves on two threads (faster).")
 ]
 EvalEvery = Annotated[int, _option("Evaluate on 1,000 test digits every N steps.")]
+TensorBoard = Annotated[
+    Path | None, _option("Also log losses, learning rate and samples for TensorBoard here.")
+]
+Config = Annotated[
+    Path | None, _option("Rerun a run's settings from its config.json (flags override them).")
+]
 
 
 @app.command()
@@ -204,11 +210,13 @@ def train(
     kernels: Kernels = "auto",
     side_by_side: SideBySide = True,
     eval_every: EvalEvery = 0,
+    tensorboard: TensorBoard = None,
+    config: Config = None,
 ) -> None:
     """Train a CycleGAN between two domains; writes a run folder with weights and checkpoint."""
     flags = dict(locals())  # the options, by name, before any other local exists
-    from mnist_cyclegan.config import RunOptions, default_run_folder
-    from mnist_cyclegan.console import RichReporter
+    from mnist_cyclegan.config import default_run_folder
+    from mnist_cyclegan.console import PlainReporter, RichReporter
     from mnist_cyclegan.training import distributed
     from mnist_cyclegan.training.trainer import LossNotFinite, Trainer, TrainingInterrupted
 
@@ -220,13 +228,9 @@ def train(
         run_device = distributed.start(world, resolve_device(device))
         out = out if out is not None else default_run_folder(domain_a, domain_b)
         settings = _train_settings(flags, resume=resume, out=out)
-        options = RunOptions(
-            out=out, device=run_device, resume=resume,
-            checkpoint_every=checkpoint_every, log_every=max(1, log_every),
-            channels_last=channels_last, kernels=kernels, side_by_side=side_by_side,
-            eval_every=max(0, eval_every),
-        )  # fmt: skip
-        reporter = RichReporter(console, settings.batch_size)
+        options = _run_options(flags, out=out, device=run_device)
+        shown = RichReporter if console.is_terminal else PlainReporter
+        reporter = shown(console, settings.batch_size)
         summary = Trainer(settings, options, world=world, reporter=reporter).train()
     except TrainingInterrupted as stopped:
         raise fail(str(stopped), code=130) from None
@@ -238,6 +242,18 @@ def train(
         distributed.stop(world)
     if world.is_main:
         print_summary(summary)
+
+
+def _run_options(flags: dict, *, out: Path, device):
+    from mnist_cyclegan.config import RunOptions
+
+    return RunOptions(
+        out=out, device=device, resume=flags["resume"],
+        checkpoint_every=flags["checkpoint_every"], log_every=max(1, flags["log_every"]),
+        channels_last=flags["channels_last"], kernels=flags["kernels"],
+        side_by_side=flags["side_by_side"], eval_every=max(0, flags["eval_every"]),
+        tensorboard=flags["tensorboard"],
+    )  # fmt: skip
 
 
 def _given(flags: dict, settings_class) -> dict:
@@ -253,15 +269,25 @@ def _given(flags: dict, settings_class) -> dict:
 
 def _train_settings(flags: dict, *, resume: bool, out: Path):
     """A new run's settings from its preset and flags, or a resumed run's own."""
+    from dataclasses import replace
+
     from mnist_cyclegan.config import (
         NetSettings,
         TrainSettings,
         settings_for_new_run,
         settings_for_resume,
+        settings_from_config,
     )
     from mnist_cyclegan.training.checkpoint import read_checkpoint_settings
 
     given, net_given = _given(flags, TrainSettings), _given(flags, NetSettings)
+    if flags["config"] is not None:
+        if resume or flags["preset"] is not None:
+            raise MnistganError(
+                "--config starts a new run from a run's settings: no --resume or --preset"
+            )
+        base = settings_from_config(flags["config"])
+        return replace(base, **given, net=replace(base.net, **net_given))
     if not resume:
         return settings_for_new_run(flags["preset"], given, net_given)
     if flags["preset"] is not None:
@@ -283,7 +309,7 @@ def print_summary(summary) -> None:
 
 @app.command()
 def translate(
-    weights: Annotated[Path, typer.Argument(help="weights.safetensors from a training run.")],
+    weights: Annotated[str, typer.Argument(help="weights.safetensors, or a bundled model's name.")],
     inputs: Annotated[str, typer.Argument(help="An image, a folder of images, or a glob.")],
     output: Annotated[Path, typer.Argument(help="Output PNG (a folder for several inputs).")],
     direction: Annotated[str | None, _option("a2b or b2a (default: from the input).")] = None,
@@ -291,16 +317,17 @@ def translate(
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
     force: Annotated[bool, _option("Overwrite existing outputs (never an input).")] = False,
 ) -> None:
-    """Translate image files with trained weights; outputs keep their input's size."""
+    """Translate image files with trained weights (a file, or a bundled model's name);
+    outputs keep their input's size."""
+    from mnist_cyclegan.api import Translator
+    from mnist_cyclegan.pretrained import resolve_weights
     from mnist_cyclegan.translate import translate_files
-    from mnist_cyclegan.weights import load_generators
 
     try:
-        run_device = resolve_device(device)
-        g_ab, g_ba, meta = load_generators(weights, run_device)
+        translator = Translator.load(weights, resolve_device(device))
         summary = translate_files(
-            g_ab, g_ba, meta, inputs, output, direction=direction, cycle=cycle,
-            device=run_device, force=force, protected=(weights,),
+            translator, inputs, output, direction=direction, cycle=cycle, force=force,
+            protected=(resolve_weights(weights),),
         )  # fmt: skip
     except MnistganError as error:
         raise fail(str(error)) from None
@@ -312,7 +339,7 @@ def translate(
 
 @app.command("eval")
 def evaluate_command(
-    weights: Annotated[Path, typer.Argument(help="weights.safetensors from a training run.")],
+    weights: Annotated[str, typer.Argument(help="weights.safetensors, or a bundled model's name.")],
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the scores as JSON.")
     ] = None,
@@ -324,14 +351,16 @@ def evaluate_command(
     """Score weights on held-out digits: accuracy, fidelity, realism, FID, cycle."""
     from mnist_cyclegan.evaluation.evaluate import evaluate
     from mnist_cyclegan.outputs import check_outputs
+    from mnist_cyclegan.pretrained import resolve_weights
     from mnist_cyclegan.weights import load_generators
 
     try:
         if not 2 <= limit <= 10**9:
             raise MnistganError("--limit must be at least 2")
-        check_outputs([json_out, report], [weights], force=force)
+        weights_file = resolve_weights(weights)
+        check_outputs([json_out, report], [weights_file], force=force)
         run_device = resolve_device(device)
-        g_ab, g_ba, meta = load_generators(weights, run_device)
+        g_ab, g_ba, meta = load_generators(weights_file, run_device)
         started = time.perf_counter()
         with console.status("evaluating (the first run trains each domain's classifier)"):
             results, samples = evaluate(g_ab, g_ba, meta, limit=limit, device=run_device)
@@ -370,6 +399,66 @@ def check_seed(seed: int) -> None:
 
     if not 0 <= seed <= MAX_SEED:
         raise MnistganError(f"--seed {seed}: choose a seed from 0 to {MAX_SEED}")
+
+
+@app.command()
+def export(
+    weights: Annotated[str, typer.Argument(help="weights.safetensors, or a bundled model's name.")],
+    out: Annotated[Path, _option("The .onnx file to write.")],
+    format_name: Annotated[
+        str, typer.Option("--format", help="onnx (the only one so far).")
+    ] = "onnx",
+    direction: Annotated[str, _option("a2b or b2a.")] = "a2b",
+    io: Annotated[str, _option("uint8 (images as files hold them) or float32 (in [0, 1]).")] = (
+        "uint8"
+    ),
+    force: Annotated[bool, _option("Overwrite an existing file (never the weights).")] = False,
+) -> None:
+    """Export one generator as an ONNX graph with its preprocessing inside: N×H×W×C images of
+    any batch and size in, the same kind out; checked in onnxruntime before it is written."""
+    from mnist_cyclegan.api import Translator
+    from mnist_cyclegan.export import export_onnx
+    from mnist_cyclegan.outputs import check_outputs
+    from mnist_cyclegan.pretrained import resolve_weights
+
+    try:
+        if format_name != "onnx":
+            raise MnistganError(f"--format {format_name}: only onnx is supported")
+        weights_file = resolve_weights(weights)
+        check_outputs([out], [weights_file], force=force)
+        translator = Translator.load(weights_file, "cpu")
+        translator.generator(direction)  # checks the direction before the export's work
+        summary = export_onnx(translator, direction, io, out)
+    except MnistganError as error:
+        raise fail(str(error)) from None
+    console.print(
+        f"wrote {out} ({summary['bytes'] / 1e6:.1f} MB, {direction}, {io} in and out); "
+        f"onnxruntime on {summary['checked']} test digits: largest difference from PyTorch "
+        f"{summary['worst']:.2g}"
+    )
+
+
+@app.command()
+def models() -> None:
+    """List the models that ship with mnistgan (use a name wherever weights are asked for)."""
+    from mnist_cyclegan.pretrained import bundled_models
+
+    table = Table(title="models that ship with mnistgan (use a name in place of weights)")
+    table.add_column("name", no_wrap=True)  # what users type: never cut
+    for column in ("domains A <-> B", "accuracy A->B / B->A", "size"):
+        table.add_column(column)
+    for model in bundled_models():
+        card = model.card
+        accuracy = [f"{card['test'][d]['accuracy']:.2%}" for d in ("a2b", "b2a")]
+        table.add_row(
+            model.name,
+            f"{card['domain_a']} <-> {card['domain_b']}",
+            " / ".join(accuracy),
+            f"{model.weights.stat().st_size / 1e6:.1f} MB",
+        )
+    console.print(table)
+    for model in bundled_models():
+        console.print(f"{model.name}: model card {model.folder / 'README.md'}")
 
 
 def score_table(results: dict) -> Table:

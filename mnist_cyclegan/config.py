@@ -221,6 +221,29 @@ def settings_for_resume(stored: TrainSettings, given: dict, net_given: dict) -> 
     return replace(stored, **{k: v for k, v in given.items() if k in CHANGEABLE_ON_RESUME})
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def settings_from_config(path: Path) -> TrainSettings:
+    """The settings a run's config.json records (`train --config`), validated."""
+    from mnist_cyclegan.tensor_files import strict_json
+
+    try:
+        if not path.is_file():
+            raise MnistganError(f"{path}: no such file")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ValueError("larger than any config.json we write")
+        values = strict_json(path.read_text(encoding="utf-8"))
+        return TrainSettings.from_dict(values["settings"]).validate()
+    except MnistganError as error:
+        raise MnistganError(
+            f"{path}: {error}" if str(path) not in str(error) else str(error)
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        message = f"no {error}" if isinstance(error, KeyError) else str(error)
+        raise MnistganError(f"{path}: not a run's config.json ({message[:120]})") from None
+
+
 def default_run_folder(domain_a: str | None, domain_b: str | None) -> Path:
     defaults = TrainSettings()
     return Path("runs") / f"{domain_a or defaults.domain_a}-to-{domain_b or defaults.domain_b}"
@@ -240,6 +263,7 @@ class RunOptions:
     side_by_side: bool = True  # with the speed kit, each update's halves on two CPU threads
     eval_every: int = 0  # score held-out digits every N steps (0: never)
     eval_limit: int = 1000
+    tensorboard: Path | None = None  # also log losses, learning rate and samples there
 
     def kernels_for(self, device: torch.device) -> str:
         """plain or fast: the speed kit pays where it was built for, CPU training."""

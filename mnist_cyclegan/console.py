@@ -1,10 +1,13 @@
-"""What the user sees: the two consoles, one-line errors, and a training run drawn with Rich.
+"""What the user sees: the two consoles, one-line errors, and a training run's progress.
 
-Errors go to stderr as one plain line (no markup, no highlighting); a run shows one progress
-bar over steps and one table row per epoch.
+Errors go to stderr as one plain line (no markup, no highlighting). On a terminal a run shows
+one progress bar over steps and one table row per epoch (RichReporter); piped or logged, plain
+lines every 100 steps and per epoch (PlainReporter).
 """
 
 from __future__ import annotations
+
+import time
 
 import typer
 from rich.console import Console
@@ -19,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 # Markup and emoji off: file names and messages are shown as they are ("[final]", ":smile:").
-console = Console(markup=False, emoji=False)
+console = Console(markup=False, emoji=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
@@ -99,3 +102,41 @@ class RichReporter:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+class PlainReporter:
+    """The trainer's Reporter as plain lines, for logs and pipes where a progress bar would
+    print nothing useful: one line every `every` steps and one per epoch."""
+
+    def __init__(self, console: Console, batch_size: int, every: int = 100) -> None:
+        self.console, self.batch_size, self.every = console, batch_size, every
+        self.total = 0
+        self.started = 0.0
+        self.first = 0
+
+    def start(self, total: int, completed: int, steps_per_epoch: int) -> None:
+        self.total, self.first = total, completed
+        self.started = time.perf_counter()
+        self.console.print(
+            f"train: steps {completed + 1}-{total} ({steps_per_epoch} per epoch), resumed"
+            if completed
+            else f"train: {total} steps, {steps_per_epoch} per epoch"
+        )
+
+    def step(self, step: int, losses: dict[str, float] | None) -> None:
+        if losses is None or (step % self.every and step != self.total):
+            return
+        seconds = time.perf_counter() - self.started
+        rate = (step - self.first) * self.batch_size / seconds if seconds > 0 else 0.0
+        self.console.print(
+            f"step {step}/{self.total}  G {losses['g_total']:.4f}  "
+            f"D {losses['d_a'] + losses['d_b']:.4f}  cycle {losses['cycle']:.4f}  "
+            f"{rate:.0f} pairs/s"
+        )
+
+    def epoch(self, epoch: int, means: dict[str, float], seconds: float) -> None:
+        names = ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "d_a", "d_b")
+        values = "  ".join(f"{name} {means[name]:.4f}" for name in names)
+        self.console.print(f"epoch {epoch}: {values}  ({seconds:.1f} s)")
+
+    def stop(self) -> None: ...

@@ -14,11 +14,11 @@ from mnist_cyclegan.atomic import write_atomic
 
 def channels_first(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 N×H×W (grey) or N×H×W×3 (RGB), as files and arrays hold images, → N×C×H×W, as
-    the networks read them (a view where it can be)."""
-    tensor = torch.as_tensor(
-        np.ascontiguousarray(images) if isinstance(images, np.ndarray) else images
-    )
-    return tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
+    the networks read them (a view where it can be; a copy of a read-only array)."""
+    if isinstance(images, np.ndarray):
+        writable = images.flags.writeable and images.flags.c_contiguous
+        images = torch.from_numpy(images if writable else np.array(images, order="C"))
+    return images[:, None] if images.ndim == 3 else images.permute(0, 3, 1, 2)
 
 
 def to_rgb(images: np.ndarray) -> np.ndarray:

@@ -18,14 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
+from mnist_cyclegan.api import Translator
 from mnist_cyclegan.atomic import Staged
-from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.images import channels_first, png_writer
+from mnist_cyclegan.images import png_writer
 from mnist_cyclegan.outputs import identity, same_file
 from mnist_cyclegan.user_images import ImageInfo, expand_inputs, inspect, read_image
 from mnist_cyclegan.weights import WeightsMeta
@@ -59,27 +56,6 @@ def choose_direction(meta: WeightsMeta, channels: int, direction: str | None, so
             f"{channels_a}-channel images; say --direction a2b or b2a"
         )
     return "a2b" if channels == channels_a else "b2a"
-
-
-def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
-    if channels == 3 and pixels.ndim == 2:
-        return np.repeat(pixels[..., None], 3, axis=-1)
-    if channels == 1 and pixels.ndim == 3:
-        weights = np.array([0.299, 0.587, 0.114])
-        return np.clip(np.rint(pixels @ weights), 0, 255).astype(np.uint8)
-    return pixels
-
-
-@torch.no_grad()
-def run_batch(generator: nn.Module, stack: np.ndarray, output: str, device: torch.device):
-    """Same-size images in one batch: reflect-pad to a multiple of 4, translate, crop back."""
-    tensor = channels_first(stack)
-    height, width = tensor.shape[-2:]
-    pad_h, pad_w = (-height) % 4, (-width) % 4
-    x = to_model(tensor.to(device), output)
-    if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-    return to_pixels(generator(x)[..., :height, :width], output)
 
 
 def plan_outputs(
@@ -145,15 +121,12 @@ def batches(plans: list[Plan], budget: int | None = None) -> Iterator[list[Plan]
 
 
 def translate_files(
-    g_ab: nn.Module,
-    g_ba: nn.Module,
-    meta: WeightsMeta,
+    translator: Translator,
     inputs: str,
     output: Path,
     *,
     direction: str | None,
     cycle: bool,
-    device: torch.device,
     force: bool = False,
     protected: tuple[Path, ...] = (),
 ) -> dict:
@@ -164,12 +137,12 @@ def translate_files(
     check_output_kind(output, files, folder_mode)
     infos = [inspect(path) for path in files]
     plans = plan_outputs(
-        infos, meta, output, folder_mode=folder_mode, direction=direction, cycle=cycle
+        infos, translator.meta, output, folder_mode=folder_mode, direction=direction, cycle=cycle
     )
     check_targets(plans, [*files, *protected], force=force)
     with Staged() as stage:
         for batch in batches(plans):
-            write_batch(stage, batch, g_ab, g_ba, meta, device)
+            write_batch(stage, batch, translator)
     return {
         "images": len(plans),
         "written": sum(len(plan.targets()) for plan in plans),
@@ -186,15 +159,13 @@ def reread(info: ImageInfo) -> np.ndarray:
     return pixels
 
 
-def write_batch(stage: Staged, batch: list[Plan], g_ab, g_ba, meta: WeightsMeta, device) -> None:
+def write_batch(stage: Staged, batch: list[Plan], translator: Translator) -> None:
     way = batch[0].direction
-    forward, backward = (g_ab, g_ba) if way == "a2b" else (g_ba, g_ab)
-    wanted = meta.channels_a if way == "a2b" else meta.channels_b
-    stack = np.stack([match_channels(reread(plan.info), wanted) for plan in batch])
-    translated = run_batch(forward, stack, meta.output, device)
+    stack = np.stack([reread(plan.info) for plan in batch])
+    translated = translator.translate_uint8(stack, way)
     round_trip = None
     if batch[0].cycle_target is not None:
-        round_trip = run_batch(backward, translated, meta.output, device)
+        round_trip = translator.translate_uint8(translated, "b2a" if way == "a2b" else "a2b")
     for i, plan in enumerate(batch):
         stage.write(plan.target, png_writer(translated[i]))
         if round_trip is not None:

@@ -20,7 +20,7 @@ from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Generator
 from mnist_cyclegan.domains import check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.tensor_files import TensorEntry, open_tensor_file, save_tensors
+from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
 
 WEIGHTS_FORMAT = "mnistgan-generators"
 
@@ -114,6 +114,19 @@ class WeightsMeta:
         }
 
 
+FLOAT_STORAGE = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def check_stored(file: TensorFile, expected: dict[str, TensorEntry]) -> None:
+    """Every tensor as expected, except that floating ones may be stored in half precision
+    too (the bundled models are): they load into the float32 networks."""
+    floating = {name for name, entry in expected.items() if entry.dtype in FLOAT_STORAGE}
+    file.check({n: TensorEntry(None, e.shape) if n in floating else e for n, e in expected.items()})
+    for name in floating:
+        if file.entries[name].dtype not in FLOAT_STORAGE:
+            raise MnistganError(f"{file.path}: {name} is {file.entries[name].describe()}")
+
+
 def save_generators(path: Path, g_ab: Generator, g_ba: Generator, meta: WeightsMeta) -> None:
     """Both generators plus what rebuilds them: settings, domains, channels, versions."""
     tensors = {f"G_ab.{k}": v for k, v in g_ab.state_dict().items()}
@@ -127,7 +140,7 @@ def load_generators(
     """Rebuild (G_ab, G_ba, meta) from a weights file alone, in eval mode, as plain networks."""
     file = open_tensor_file(path, WEIGHTS_FORMAT)
     meta = WeightsMeta.from_dict(file.meta, path)
-    file.check(meta.expected_entries())
+    check_stored(file, meta.expected_entries())
     tensors = file.load()
     g_ab = Generator(meta.channels_a, meta.channels_b, meta.net)
     g_ba = Generator(meta.channels_b, meta.channels_a, meta.net)

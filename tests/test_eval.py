@@ -42,7 +42,9 @@ def test_an_oracle_translator_scores_perfectly(background_side):
     assert scores["psnr"] == metrics.PSNR_CAP and scores["ssim"] == pytest.approx(1.0)
     assert scores["color_w1"] == pytest.approx(0.0, abs=1e-9)
     assert scores["flatness"] == 0.0 and scores["cycle_l1"] == 0.0
-    assert scores["fid"] == pytest.approx(scores["fid_real"])
+    assert scores["frechet_classifier_distance"] == pytest.approx(
+        scores["frechet_classifier_distance_real"]
+    )
 
 
 def test_one_colour_for_every_image_scores_the_worst_colour_diversity(background_side):
@@ -64,7 +66,10 @@ def test_a_blank_output_scores_chance_accuracy(background_side):
     scores = scores_for(blank, background_side)
     labels = load_mnist().y_test[:LIMIT]
     assert scores["accuracy"] <= np.bincount(labels).max() / LIMIT  # one class for all
-    assert scores["psnr"] < 20 and scores["fid"] > 10 * scores["fid_real"]
+    assert (
+        scores["psnr"] < 20
+        and scores["frechet_classifier_distance"] > 10 * scores["frechet_classifier_distance_real"]
+    )
 
 
 def test_metric_building_blocks():
@@ -86,7 +91,8 @@ def test_eval_cli_writes_json_and_report(runner, tmp_path, weights):  # noqa: F8
     for direction in ("a2b", "b2a"):
         values = scores[direction]
         for key in ("accuracy", "accuracy_ceiling", "accuracy_batch_stats", "psnr", "ssim",
-                    "flatness", "fid", "fid_real", "cycle_l1", "cycle_psnr"):  # fmt: skip
+                    "flatness", "frechet_classifier_distance", "frechet_classifier_distance_real",
+                    "fid", "fid_real", "cycle_l1", "cycle_psnr"):  # fmt: skip
             assert np.isfinite(values[key]), (direction, key)
         assert 0 <= values["accuracy"] <= 1 and values["accuracy_ceiling"] > 0.85
     assert "color_w1" in scores["a2b"] and "color_w1" not in scores["b2a"]

@@ -17,6 +17,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mnist_cyclegan import translate
+from mnist_cyclegan.api import Translator
 from mnist_cyclegan.cli import Interrupted
 from mnist_cyclegan.data import load_mnist
 
@@ -81,15 +82,15 @@ def test_translate_batches_stay_within_the_pixel_budget(runner, tmp_path, weight
     small = digits_folder(tmp_path / "in", 20)
     Image.fromarray(load_mnist().x_test[50]).resize((96, 96)).save(small / "big.png")
     sizes = []
-    real = translate.run_batch
+    real = Translator.translate_uint8
 
-    def recording(generator, stack, output, device):
+    def recording(self, stack, direction):
         sizes.append(stack.shape)
-        return real(generator, stack, output, device)
+        return real(self, stack, direction)
 
     budget = 28 * 28 * 6  # 6 digits a batch; the 96×96 image is over it and goes alone
     monkeypatch.setattr(translate, "PIXEL_BUDGET", budget)
-    monkeypatch.setattr(translate, "run_batch", recording)
+    monkeypatch.setattr(Translator, "translate_uint8", recording)
     result = run_cli(runner, "translate", weights, small, tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert sorted(s[0] for s in sizes if s[1:3] == (28, 28)) == [2, 6, 6, 6]

@@ -27,7 +27,12 @@ def norm_layer(channels: int, settings: NetSettings, layers: Layers) -> nn.Modul
 def minus_median(x: torch.Tensor) -> torch.Tensor:
     """Each image minus its per-channel median: the background colour, as digits cover under a
     fifth of an MNIST image, so the background reads 0 whatever its colour."""
-    return x - x.flatten(2).median(dim=2).values[:, :, None, None]
+    flat = x.flatten(2)
+    if torch.onnx.is_in_onnx_export():  # ONNX has no median: the same (lower) one, by sorting
+        median = flat.sort(dim=2).values.narrow(2, (flat.shape[2] - 1) // 2, 1)[..., 0]
+    else:
+        median = flat.median(dim=2).values
+    return x - median[:, :, None, None]
 
 
 class ResidualBlock(nn.Module):

@@ -10,6 +10,7 @@ import math
 import os
 import tempfile
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,10 @@ class DigitClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x))
+
+
+def bundled_folder() -> Path:
+    return Path(str(resources.files("mnist_cyclegan") / "classifiers"))
 
 
 def cache_home() -> Path:
@@ -113,6 +118,9 @@ def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> Digi
     digits = training_digits()
     size = "" if digits is None else f"-{digits}digits"
     name = f"classifier-{arrays.domain}-{arrays.style}{size}-v{CLASSIFIER_VERSION}.safetensors"
+    bundled = bundled_folder() / name
+    if bundled.is_file():  # trained on all 60,000 digits, shipped with the package
+        return read_classifier(bundled, arrays.channels).to(device).eval()
     path = cache_home() / name
     if path.exists():
         try:
@@ -129,12 +137,16 @@ def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> Digi
 
 
 def read_classifier(path: Path, channels: int) -> DigitClassifier:
-    """A cached classifier for `channels`-channel images, its tensors checked before loading."""
+    """A classifier for `channels`-channel images, its tensors checked before loading (the
+    bundled ones are stored in half precision)."""
     file = open_tensor_file(path, CLASSIFIER_FORMAT)
     model = DigitClassifier(channels)
     if file.meta.get("channels") != channels:
         raise MnistganError(f"{path}: a classifier for other images")
-    file.check({key: TensorEntry.of(value) for key, value in model.state_dict().items()})
+    expected = {key: TensorEntry(None, tuple(v.shape)) for key, v in model.state_dict().items()}
+    file.check(expected)
+    if any(entry.dtype not in (torch.float32, torch.float16) for entry in file.entries.values()):
+        raise MnistganError(f"{path}: a classifier stored in other number types")
     model.load_state_dict(file.load())
     return model
 

@@ -79,8 +79,10 @@ def direction_scores(
     scores = {
         "accuracy": float((predicted == labels).mean()),
         "accuracy_ceiling": float((real_predicted == labels).mean()),
-        "fid": metrics.frechet_distance(features, reference_features),
-        "fid_real": metrics.frechet_distance(real_features, reference_features),
+        "frechet_classifier_distance": metrics.frechet_distance(features, reference_features),
+        "frechet_classifier_distance_real": metrics.frechet_distance(
+            real_features, reference_features
+        ),
         "flatness": metrics.background_flatness(outputs, grey),
         "flatness_real": metrics.background_flatness(real, grey),
     }
@@ -98,6 +100,10 @@ def direction_scores(
     scores["psnr"] = float(metrics.psnr(outputs, truth).mean())
     scores["ssim"] = float(metrics.ssim(outputs, truth).mean())
     scores.update(metrics.cycle_scores(inputs, cycled))
+    # The distance is in our classifier's features, not Inception's: not FID. The old names
+    # stay readable for one release.
+    scores["fid"] = scores["frechet_classifier_distance"]
+    scores["fid_real"] = scores["frechet_classifier_distance_real"]
     return scores
 
 

@@ -20,8 +20,8 @@ METRIC_LINES = (
     ("ssim", "SSIM vs truth", "{:.3f}"),
     ("flatness", "background std (0-255)", "{:.2f}"),
     ("color_w1", "colour W1 (0-255)", "{:.2f}"),
-    ("fid", "Frechet distance", "{:.2f}"),
-    ("fid_real", "  real vs real", "{:.2f}"),
+    ("frechet_classifier_distance", "Frechet dist. (classifier)", "{:.2f}"),
+    ("frechet_classifier_distance_real", "  real vs real", "{:.2f}"),
     ("cycle_l1", "cycle L1", "{:.4f}"),
     ("cycle_psnr", "cycle PSNR (dB)", "{:.2f}"),
 )

@@ -18,7 +18,7 @@ COLUMNS = (
     "psnr",
     "color_w1",
     "flatness",
-    "fid",
+    "frechet_classifier_distance",
     "cycle_l1",
 )
 

@@ -41,6 +41,7 @@ from mnist_cyclegan.training.export import export_generators, run_meta, sample_s
 from mnist_cyclegan.training.run_folder import RunFiles, write_losses
 from mnist_cyclegan.training.schedule import learning_rate
 from mnist_cyclegan.training.signals import StopSignal
+from mnist_cyclegan.training.tensorboard import TensorBoardLog
 from mnist_cyclegan.weights import save_generators
 
 
@@ -132,7 +133,10 @@ class Trainer:
             partial(distributed.average_gradients, world=self.world) if self.world.active else None
         )
         self._order_epoch, self._epoch_order = -1, None
+        self.lr = self.settings.lr
         self.progress = self.load() if self.options.resume else self._fresh_progress()
+        tensorboard = self.options.tensorboard if self.world.is_main else None
+        self.tensorboard = TensorBoardLog(tensorboard) if tensorboard is not None else None
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -236,8 +240,11 @@ class Trainer:
         channels = (g_ab.in_channels, g_ab.out_channels)
         meta = run_meta(self.settings, channels, step=self.progress.step, epoch=epoch)
         save_generators(self.files.weights, g_ab, g_ba, meta)
-        save_png(self.files.sample(epoch), sample_sheet(g_ab, g_ba, self.data, meta.output))
+        sheet = sample_sheet(g_ab, g_ba, self.data, meta.output)
+        save_png(self.files.sample(epoch), sheet)
         write_losses(self.files, self.progress.history)
+        if self.tensorboard is not None:
+            self.tensorboard.samples(self.progress.step, sheet)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -248,6 +255,8 @@ class Trainer:
             return self._train()
         finally:
             self.files.unlock()
+            if self.tensorboard is not None:
+                self.tensorboard.close()
 
     def _train(self) -> Summary:
         if self.world.is_main:
@@ -292,6 +301,7 @@ class Trainer:
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = lr
+        self.lr = lr
         real_a, real_b = (
             self._model_input(batch) for batch in self.data.batch(self._order(epoch), index)
         )
@@ -332,7 +342,10 @@ class Trainer:
             values = distributed.mean_over_processes(losses, self.world).tolist()
             row = torch.tensor([[progress.step, epoch, *values]], dtype=torch.float64)
             progress.history = torch.cat([progress.history, row])
-            self.reporter.step(progress.step, dict(zip(LOSS_NAMES, values, strict=True)))
+            named = dict(zip(LOSS_NAMES, values, strict=True))
+            self.reporter.step(progress.step, named)
+            if self.tensorboard is not None:
+                self.tensorboard.losses(progress.step, named, self.lr)
         return epoch_done
 
     def _end_epoch(self, epoch: int, seconds: float) -> None:

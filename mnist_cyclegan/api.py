@@ -1,0 +1,133 @@
+"""Translate from your own code: `Translator.load(weights_or_name).a2b(image)`.
+
+    from mnist_cyclegan import Translator
+    translator = Translator.load("mnist-colored-background")  # or a weights.safetensors path
+    coloured = translator.a2b(Image.open("digit.png"))           # a PIL image back
+    grey = translator.b2a(np.asarray(coloured))                   # uint8 H×W back
+
+Each call takes what it gets and gives back the same kind: a PIL image, a numpy array (H×W or
+H×W×3, uint8, or float in [0, 1]) or a batch tensor (N×C×H×W, uint8, or float in [0, 1]), of
+any size (reflect-padded to a multiple of 4 inside, cropped back). A grey input to an RGB side
+is repeated into RGB, an RGB input to a grey side turned grey, as `mnistgan translate` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+
+from mnist_cyclegan.config import resolve_device
+from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
+from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.pretrained import resolve_weights
+from mnist_cyclegan.weights import WeightsMeta, load_generators
+
+DIRECTIONS = ("a2b", "b2a")
+
+
+def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
+    """uint8 N×H×W or N×H×W×3 as `channels` wants them: grey repeated into RGB, or RGB turned
+    grey with the ITU-R 601 weights (as Pillow's "L" conversion)."""
+    if channels == 3 and pixels.ndim == 3:
+        return np.repeat(pixels[..., None], 3, axis=-1)
+    if channels == 1 and pixels.ndim == 4:
+        weights = np.array([0.299, 0.587, 0.114])
+        return np.clip(np.rint(pixels @ weights), 0, 255).astype(np.uint8)
+    return pixels
+
+
+class Translator:
+    """Both generators of a model, in eval mode, and what they expect."""
+
+    def __init__(self, g_ab: nn.Module, g_ba: nn.Module, meta: WeightsMeta, device: torch.device):
+        self.g_ab, self.g_ba, self.meta, self.device = g_ab, g_ba, meta, device
+
+    @classmethod
+    def load(cls, source: str | Path, device: str | torch.device = "cpu") -> Translator:
+        """A weights file, or the name of a model that ships with the package
+        (`mnistgan models` lists them)."""
+        device = resolve_device(str(device)) if not isinstance(device, torch.device) else device
+        g_ab, g_ba, meta = load_generators(resolve_weights(source), device)
+        return cls(g_ab, g_ba, meta, device)
+
+    def a2b(self, images):
+        """Domain A → domain B, same kind of value back."""
+        return self.translate(images, "a2b")
+
+    def b2a(self, images):
+        """Domain B → domain A, same kind of value back."""
+        return self.translate(images, "b2a")
+
+    def input_channels(self, direction: str) -> int:
+        return self.meta.channels_a if direction == "a2b" else self.meta.channels_b
+
+    def generator(self, direction: str) -> nn.Module:
+        if direction not in DIRECTIONS:
+            raise MnistganError(f"direction {direction!r}: choose a2b or b2a")
+        return self.g_ab if direction == "a2b" else self.g_ba
+
+    def translate(self, images, direction: str):
+        if isinstance(images, Image.Image):
+            return self._pil(images, direction)
+        if isinstance(images, np.ndarray):
+            return self._array(images, direction)
+        if isinstance(images, torch.Tensor):
+            return self._tensor(images, direction)
+        raise MnistganError(f"cannot translate a {type(images).__name__}: give a PIL image, "
+                            "a numpy array or a tensor")  # fmt: skip
+
+    def translate_uint8(self, stack: np.ndarray, direction: str) -> np.ndarray:
+        """uint8 N×H×W or N×H×W×3 images of one size → the translations, uint8 likewise."""
+        stack = match_channels(stack, self.input_channels(direction))
+        x = to_model(channels_first(stack).to(self.device), self.meta.output)
+        return to_pixels(self._forward(x, direction), self.meta.output)
+
+    @torch.no_grad()
+    def _forward(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        """Model values N×C×H×W of any size: reflect-pad to a multiple of 4, translate, crop."""
+        height, width = x.shape[-2:]
+        pad_h, pad_w = (-height) % 4, (-width) % 4
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
+        return self.generator(direction)(x)[..., :height, :width]
+
+    def _pil(self, image: Image.Image, direction: str) -> Image.Image:
+        grey = image.mode in ("1", "L", "LA", "I", "I;16", "F")
+        pixels = np.asarray(image.convert("L" if grey else "RGB"), dtype=np.uint8)
+        out = self.translate_uint8(pixels[None], direction)[0]
+        return Image.fromarray(out, mode="L" if out.ndim == 2 else "RGB")
+
+    def _array(self, array: np.ndarray, direction: str) -> np.ndarray:
+        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] != 3):
+            raise MnistganError(f"an array of shape {array.shape}: give H×W or H×W×3")
+        if array.dtype == np.uint8:
+            return self.translate_uint8(array[None], direction)[0]
+        if array.dtype.kind != "f":
+            raise MnistganError(f"an array of {array.dtype}: give uint8, or float in [0, 1]")
+        tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None]
+        tensor = tensor[:, None] if array.ndim == 2 else tensor.permute(0, 3, 1, 2)
+        out = self._tensor(tensor, direction)[0]
+        return (out[0] if out.shape[0] == 1 else out.permute(1, 2, 0)).numpy()
+
+    def _tensor(self, images: torch.Tensor, direction: str) -> torch.Tensor:
+        if images.ndim != 4 or images.shape[1] not in (1, 3):
+            raise MnistganError(f"a tensor of shape {tuple(images.shape)}: give N×C×H×W, C 1 or 3")
+        if images.dtype == torch.uint8:
+            pixels = images.permute(0, 2, 3, 1).cpu().numpy()
+            pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+            return channels_first(self.translate_uint8(pixels, direction)).to(images.device)
+        x = images.float().to(self.device)
+        wanted = self.input_channels(direction)
+        if x.shape[1] != wanted:
+            grey_weights = torch.tensor([0.299, 0.587, 0.114], device=x.device)[None, :, None, None]
+            x = x.expand(-1, 3, -1, -1) if wanted == 3 else (x * grey_weights).sum(1, keepdim=True)
+        x = x * 2 - 1 if self.meta.output == "tanh" else x
+        y = self._forward(x, direction)
+        y = (y + 1) / 2 if self.meta.output == "tanh" else y
+        return y.clamp(0, 1).to(images.device, images.dtype)
