@@ -153,6 +153,9 @@ AttentionMask = Annotated[
     bool | None,
     _option("Output mixes generated and input pixels by a learned mask (reference: no)."),
 ]
+ResidualRelu = Annotated[
+    bool | None, _option("ReLU after each residual block's sum (reference: yes; quick: no).")
+]
 CheckpointEvery = Annotated[int, _option("Also checkpoint every N steps (0: epochs only).")]
 LogEvery = Annotated[int, _option("Read losses back every N steps.")]
 ChannelsLast = Annotated[bool, _option("NHWC memory layout (faster convolutions).")]
@@ -204,6 +207,7 @@ def train(
     long_skip: LongSkip = None,
     median_offset: MedianOffset = None,
     attention_mask: AttentionMask = None,
+    residual_relu: ResidualRelu = None,
     checkpoint_every: CheckpointEvery = 0,
     log_every: LogEvery = 10,
     channels_last: ChannelsLast = True,

@@ -56,14 +56,22 @@ class NetSettings:
     long_skip: bool = False  # add the full-resolution stem features to the decoder's output
     median_offset: bool = False  # the stem also reads |input − the image's median colour|
     attention_mask: bool = False  # output = mask · generated + (1 − mask) · input
+    residual_relu: bool = True  # the reference ends each residual block with ReLU(x + body(x))
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> NetSettings:
+        """Settings as a file stores them; keys it does not know are ignored, and a switch added
+        after a file was written takes the value that file's networks were built with."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{**FORMER_DEFAULTS, **{k: v for k, v in values.items() if k in known}})
+
     def problem(self) -> str | None:
         """What is wrong with these settings, if anything: types, choices and sane sizes (so a
         forged file cannot ask for a network that fills the memory)."""
-        flags = ("final_norm", "long_skip", "median_offset", "attention_mask")
+        flags = ("final_norm", "long_skip", "median_offset", "attention_mask", "residual_relu")
         return first_failure(
             [
                 (self.norm in NORMS, f"--norm must be one of {', '.join(NORMS)}"),
@@ -81,17 +89,22 @@ class NetSettings:
         )
 
 
-# Presets: `reference` is the reference design and schedule. `quick` is our fastest way to a
-# good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer residual blocks, no
-# norm on the generator's last layer (so a sigmoid can reach pure black and white without
-# waiting for a batch-norm scale to grow at lr-sized steps), a long skip that carries the
-# full-resolution stem past the bottleneck (stroke placement), an input channel that reads each
-# pixel's distance from the image's background colour (a digit on a pale background), an
-# attention mask that lets the output copy the input's pixels (the digit's core), the CycleGAN
-# paper's identity term (ties outputs to the pixels the input shows), batch 64 at a learning
-# rate of 1e-3 decayed linearly to zero over the last two of three epochs, and bf16 autocast.
+# Files written before a switch existed were made without it: residual blocks ended at x + body(x).
+FORMER_DEFAULTS = {"residual_relu": False}
+
+# Presets: `reference` is the reference design and schedule: all training digits in both
+# domains (`shuffled`), so an epoch is 937 steps at batch 64, for 100 epochs. `quick` is our
+# fastest way to a good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer
+# residual blocks, no norm on the generator's last layer (so a sigmoid can reach pure black and
+# white without waiting for a batch-norm scale to grow at lr-sized steps), a long skip that
+# carries the full-resolution stem past the bottleneck (stroke placement), an input channel
+# that reads each pixel's distance from the image's background colour (a digit on a pale
+# background), an attention mask that lets the output copy the input's pixels (the digit's
+# core), the CycleGAN paper's identity term (ties outputs to the pixels the input shows),
+# batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last two of three
+# epochs, and bf16 autocast.
 PRESETS: dict[str, dict] = {
-    "reference": {},
+    "reference": {"pairing": "shuffled"},
     "quick": {
         "batch_size": 64,
         "lr": 1e-3,
@@ -106,6 +119,7 @@ PRESETS: dict[str, dict] = {
             "long_skip": True,
             "median_offset": True,
             "attention_mask": True,
+            "residual_relu": False,  # as it was measured (BENCHMARKS.md); issue 16 re-measures
         },
     },
 }
@@ -147,10 +161,9 @@ class TrainSettings:
         if not isinstance(values, dict) or not isinstance(values.get("net", {}), dict):
             raise ValueError("settings are not a JSON object")
         known = {f.name for f in fields(cls)}
-        net_known = {f.name for f in fields(NetSettings)}
-        net = {k: v for k, v in values.get("net", {}).items() if k in net_known}
+        net = NetSettings.from_dict(values.get("net", {}))
         values = {k: v for k, v in values.items() if k in known and k != "net"}
-        return cls(**values, net=NetSettings(**net))
+        return cls(**values, net=net)
 
     @classmethod
     def preset(cls, name: str) -> TrainSettings:

@@ -74,8 +74,7 @@ class WeightsMeta:
         if not isinstance(values, dict) or not isinstance(values.get("net"), dict):
             raise ValueError("not a JSON object with net settings")
         known = {f.name for f in fields(cls)} - {"net", "settings"}
-        net_known = {f.name for f in fields(NetSettings)}
-        net = NetSettings(**{k: v for k, v in values["net"].items() if k in net_known})
+        net = NetSettings.from_dict(values["net"])
         settings = values.get("settings")
         settings = None if settings is None else TrainSettings.from_dict(settings)
         return cls(net=net, settings=settings, **{k: v for k, v in values.items() if k in known})

@@ -36,10 +36,12 @@ def minus_median(x: torch.Tensor) -> torch.Tensor:
 
 
 class ResidualBlock(nn.Module):
-    """Reflect-pad, 3×3 conv, norm, ReLU, reflect-pad, 3×3 conv, norm; x + that."""
+    """Reflect-pad, 3×3 conv, norm, ReLU, reflect-pad, 3×3 conv, norm; then ReLU(x + that), as
+    the reference ends it (`residual_relu`; without it, x + that)."""
 
     def __init__(self, channels: int, settings: NetSettings, layers: Layers) -> None:
         super().__init__()
+        self.relu_after_sum = settings.residual_relu
         self.body = nn.Sequential(
             layers.reflect_pad(1),
             layers.conv(channels, channels, 3),
@@ -51,7 +53,8 @@ class ResidualBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        out = x + self.body(x)
+        return torch.relu(out) if self.relu_after_sum else out
 
 
 class Generator(nn.Module):
