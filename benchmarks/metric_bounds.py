@@ -1,6 +1,9 @@
-"""Reference points for reading eval's numbers on the 10,000 test digits.
+"""Reference points for reading eval's numbers, on the validation digits by default.
 
-    python benchmarks/metric_bounds.py [--weights runs/quick/weights.safetensors]
+    python benchmarks/metric_bounds.py [--weights runs/quick/weights.safetensors] [--split val|test]
+
+Design choices are studied on the validation digits (training digits a run with `validation`
+never sees); `--split test` only for figures about to be published.
 
 1. PSNR of colored-background → mnist if a translator recovered every pixel the threshold
    rendering keeps and guessed 0 for the anti-aliasing it erases (grey < 127.5).
@@ -19,15 +22,15 @@ import argparse
 import numpy as np
 import torch
 
-from mnist_cyclegan.data import domain_arrays, load_mnist
+from mnist_cyclegan.data import domain_arrays, split_view
 from mnist_cyclegan.evaluation import metrics
 from mnist_cyclegan.evaluation.classifier import load_or_train_classifier, predict
-from mnist_cyclegan.evaluation.evaluate import translate_batches
+from mnist_cyclegan.evaluation.evaluate import check_split, translate_batches
 from mnist_cyclegan.weights import load_generators
 
 
-def by_background(output: np.ndarray, grey: np.ndarray, brightness: np.ndarray) -> None:
-    mnist = domain_arrays("mnist", seed=0)
+def by_background(output: np.ndarray, grey: np.ndarray, brightness: np.ndarray, split: str) -> None:
+    mnist = split_view(domain_arrays("mnist", seed=0), split)
     labels = mnist.y_test
     read, _ = predict(
         load_or_train_classifier(mnist, torch.device("cpu")), output, torch.device("cpu")
@@ -44,12 +47,13 @@ def by_background(output: np.ndarray, grey: np.ndarray, brightness: np.ndarray) 
         )
 
 
-def error_split(weights: str, grey: np.ndarray) -> None:
+def error_split(weights: str, grey: np.ndarray, split: str) -> None:
     _, g_ba, meta = load_generators(weights)
-    arrays = domain_arrays("colored-background", seed=meta.seed + 1)
+    check_split(meta, split)
+    arrays = split_view(domain_arrays("colored-background", seed=meta.seed + 1), split)
     source = arrays.x_test
     output = translate_batches(g_ba, source, meta.output, torch.device("cpu"))
-    by_background(output, grey, arrays.colors_test.mean(axis=1))
+    by_background(output, grey, arrays.colors_test.mean(axis=1), split)
     error = output.astype(np.float64) - grey
     print(f"B→A PSNR {metrics.psnr(output, grey).mean():.2f} dB; share of squared error by region:")
     regions = {
@@ -69,17 +73,20 @@ def error_split(weights: str, grey: np.ndarray) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None)
+    parser.add_argument("--split", default="val", choices=["val", "test"])
     args = parser.parse_args()
-    grey = load_mnist().x_test
+    grey = split_view(domain_arrays("mnist", seed=0), args.split).x_test
+    print(f"# {args.split} digits ({len(grey)})")
     kept_only = np.where(grey >= 127.5, grey, 0).astype(np.uint8)
     print(f"PSNR, erased anti-aliasing guessed as 0: {metrics.psnr(kept_only, grey).mean():.2f} dB")
-    real = domain_arrays("colored-background", seed=1).colors_test.astype(np.float64)
+    real = split_view(domain_arrays("colored-background", seed=1), args.split).colors_test
+    real = real.astype(np.float64)
     for value in (0, 64, 127, 191, 254):
         constant = np.full_like(real, value)
         mean, _ = metrics.color_diversity(constant, real)
         print(f"colour W1, every image ({value},{value},{value}): {mean:.1f}")
     if args.weights:
-        error_split(args.weights, grey.astype(np.float64))
+        error_split(args.weights, grey.astype(np.float64), args.split)
 
 
 if __name__ == "__main__":

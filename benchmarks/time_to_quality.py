@@ -1,4 +1,5 @@
-"""Time to quality: train a preset and evaluate it every N steps on held-out test digits.
+"""Time to quality: train a preset and evaluate it every N steps on held-out digits (the
+validation digits where the preset holds them out, as the quick one does; else test digits).
 
     python benchmarks/time_to_quality.py --preset quick --out runs/ttq-quick [--every 250]
         [--limit 2000] [--device cpu] [--steps N] [--precision bf16|fp32]

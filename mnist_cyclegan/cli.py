@@ -153,6 +153,9 @@ AttentionMask = Annotated[
     bool | None,
     _option("Output mixes generated and input pixels by a learned mask (reference: no)."),
 ]
+Validation = Annotated[
+    bool | None, _option("Leave the validation digits out of training (reference: no; else yes).")
+]
 ResidualRelu = Annotated[
     bool | None, _option("ReLU after each residual block's sum (reference: yes; quick: no).")
 ]
@@ -208,6 +211,7 @@ def train(
     median_offset: MedianOffset = None,
     attention_mask: AttentionMask = None,
     residual_relu: ResidualRelu = None,
+    validation: Validation = None,
     checkpoint_every: CheckpointEvery = 0,
     log_every: LogEvery = 10,
     channels_last: ChannelsLast = True,
@@ -348,7 +352,11 @@ def evaluate_command(
         Path | None, typer.Option("--json", help="Write the scores as JSON.")
     ] = None,
     report: Annotated[Path | None, _option("Write a PNG sheet of examples and scores.")] = None,
-    limit: Annotated[int, _option("Number of held-out test digits.")] = 10_000,
+    limit: Annotated[int, _option("Number of held-out digits to score.")] = 10_000,
+    split: Annotated[
+        str,
+        _option("test (held-out test digits) or val (the validation digits training left out)."),
+    ] = "test",
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
     force: Annotated[bool, _option("Overwrite existing outputs (never the weights).")] = False,
 ) -> None:
@@ -367,7 +375,9 @@ def evaluate_command(
         g_ab, g_ba, meta = load_generators(weights_file, run_device)
         started = time.perf_counter()
         with console.status("evaluating (the first run trains each domain's classifier)"):
-            results, samples = evaluate(g_ab, g_ba, meta, limit=limit, device=run_device)
+            results, samples = evaluate(
+                g_ab, g_ba, meta, limit=limit, device=run_device, split=split
+            )
         results["weights"] = str(weights)
         results["seconds"] = time.perf_counter() - started
         write_eval_outputs(results, samples, meta, json_out=json_out, report=report)
@@ -469,7 +479,8 @@ def score_table(results: dict) -> Table:
     from mnist_cyclegan.evaluation.report import METRIC_LINES
 
     a, b = results["domain_a"], results["domain_b"]
-    table = Table(title=f"eval on {results['limit']} held-out test digits")
+    digits = "test digits" if results["split"] == "test" else "validation digits"
+    table = Table(title=f"eval on {results['limit']} held-out {digits}")
     table.add_column("metric")
     table.add_column(f"{a} -> {b}", justify="right")
     table.add_column(f"{b} -> {a}", justify="right")

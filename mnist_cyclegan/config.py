@@ -89,8 +89,10 @@ class NetSettings:
         )
 
 
-# Files written before a switch existed were made without it: residual blocks ended at x + body(x).
+# Files written before a switch existed were made without it: residual blocks ended at x + body(x)
+# and runs trained on every training digit.
 FORMER_DEFAULTS = {"residual_relu": False}
+FORMER_TRAIN_DEFAULTS = {"validation": False}
 
 # Presets: `reference` is the reference design and schedule: all training digits in both
 # domains (`shuffled`), so an epoch is 937 steps at batch 64, for 100 epochs. `quick` is our
@@ -104,7 +106,7 @@ FORMER_DEFAULTS = {"residual_relu": False}
 # batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last two of three
 # epochs, and bf16 autocast.
 PRESETS: dict[str, dict] = {
-    "reference": {"pairing": "shuffled"},
+    "reference": {"pairing": "shuffled", "validation": False},
     "quick": {
         "batch_size": 64,
         "lr": 1e-3,
@@ -149,6 +151,7 @@ class TrainSettings:
     cycle_noise: float = 0.0  # std of noise on fakes before they are translated back (0: off)
     seed: int = 0
     precision: str = "bf16"  # ~2x the fp32 step on the reference design; see BENCHMARKS.md
+    validation: bool = True  # leave the validation digits out of training (data.py)
     net: NetSettings = field(default_factory=NetSettings)
 
     def to_dict(self) -> dict:
@@ -163,7 +166,7 @@ class TrainSettings:
         known = {f.name for f in fields(cls)}
         net = NetSettings.from_dict(values.get("net", {}))
         values = {k: v for k, v in values.items() if k in known and k != "net"}
-        return cls(**values, net=net)
+        return cls(**{**FORMER_TRAIN_DEFAULTS, **values}, net=net)
 
     @classmethod
     def preset(cls, name: str) -> TrainSettings:
@@ -207,6 +210,7 @@ class TrainSettings:
             (is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"--seed: 0 to {MAX_SEED}"),
             (all(v is None or isinstance(v, str) for v in (self.data_a, self.data_b)),
              "data files must be paths"),
+            (isinstance(self.validation, bool), "validation must be a boolean"),
         ]  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import json
 import math
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -31,6 +31,9 @@ IDX_FILES = {
 }
 FORMAT_VERSION = 1
 IMAGE_SIZE = 28
+VALIDATION_DIGITS = 5_000
+VALIDATION_SEED = 20_261_130  # fixed: the same held-out digits for every run and seed
+SPLITS = ("val", "test")
 MAX_ARRAY_BYTES = 1 << 30  # 70,000 RGB digits are 165 MB; refuse what no MNIST-like set needs
 
 
@@ -236,6 +239,31 @@ def domain_arrays(
         colors_test=colors_test,
         index_train=np.arange(n_train, dtype=np.int64),
         index_test=np.arange(n_test, dtype=np.int64),
+    )
+
+
+def validation_indices(count: int) -> np.ndarray:
+    """The training digits held out for validation (design choices are made on them; test
+    digits only score what we publish): a fixed 5,000 of MNIST's 60,000, or a tenth of a
+    smaller set, the same for every run and seed."""
+    size = min(VALIDATION_DIGITS, count // 10)
+    return np.sort(np.random.default_rng(VALIDATION_SEED).permutation(count)[:size])
+
+
+def split_view(arrays: DomainArrays, split: str) -> DomainArrays:
+    """`arrays` with `split`'s digits as the ones eval scores: the test digits as they are, or
+    the validation digits (held-out training digits, in the colours training rendered)."""
+    if split not in SPLITS:
+        raise MnistganError(f"--split {split}: choose val or test")
+    if split == "test":
+        return arrays
+    held_out = validation_indices(len(arrays.x_train))
+    return replace(
+        arrays,
+        x_test=arrays.x_train[held_out],
+        y_test=arrays.y_train[held_out],
+        colors_test=arrays.colors_train[held_out],
+        index_test=arrays.index_train[held_out],
     )
 
 

@@ -149,3 +149,15 @@ def test_a_run_resumes_beside_the_users_own_notes(runner, tmp_path):
     result = run_cli(runner, "train", "--out", out, "--resume", "--steps", "3", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert (out / "NOTES.md").read_text() == "why I started this run"
+
+
+def test_a_refused_run_leaves_the_users_empty_folder_in_place(runner, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    missing = tmp_path / "missing.npz"  # fails after the folder is locked, while loading data
+    result = run_cli(runner, "train", "--out", folder, "--steps", "1", "--data-a", missing)
+    assert result.exit_code != 0 and "missing.npz" in result.stderr
+    assert folder.is_dir() and list(folder.iterdir()) == []
+    created = tmp_path / "new"
+    run_cli(runner, "train", "--out", created, "--steps", "1", "--data-a", missing)
+    assert not created.exists()  # a folder the failed run made is removed again

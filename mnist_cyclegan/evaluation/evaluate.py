@@ -14,7 +14,8 @@ import torch
 
 from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
-from mnist_cyclegan.data import DomainArrays, domain_arrays, load_mnist
+from mnist_cyclegan.data import DomainArrays, domain_arrays, split_view
+from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.evaluation import metrics
 from mnist_cyclegan.evaluation.classifier import (
     DigitClassifier,
@@ -33,14 +34,32 @@ class Side:
     classifier: DigitClassifier
 
 
-def prepare_sides(meta: WeightsMeta, device: torch.device) -> tuple[Side, Side]:
-    """Render both domains exactly as training did (same style, same colour seeds)."""
-    arrays_a = domain_arrays(meta.domain_a, style=meta.style, seed=meta.seed)
-    arrays_b = domain_arrays(meta.domain_b, style=meta.style, seed=meta.seed + 1)
+def check_split(meta: WeightsMeta, split: str) -> None:
+    """Validation digits score only a model whose training left them out."""
+    if split == "val" and (meta.settings is None or not meta.settings.validation):
+        raise MnistganError(
+            "this model trained on the validation digits (its run did not hold them out); "
+            "score it with --split test"
+        )
+
+
+def prepare_sides(
+    meta: WeightsMeta, device: torch.device, split: str = "test"
+) -> tuple[Side, Side]:
+    """Render both domains exactly as training did (same style, same colour seeds), with the
+    split's digits as the ones to score."""
+    check_split(meta, split)
+    arrays_a = split_view(domain_arrays(meta.domain_a, style=meta.style, seed=meta.seed), split)
+    arrays_b = split_view(domain_arrays(meta.domain_b, style=meta.style, seed=meta.seed + 1), split)
     return (
         Side(arrays_a, load_or_train_classifier(arrays_a, device)),
         Side(arrays_b, load_or_train_classifier(arrays_b, device)),
     )
+
+
+def grey_digits() -> DomainArrays:
+    """The MNIST digits themselves, as a domain: every truth is rendered from them."""
+    return domain_arrays("mnist", seed=0)
 
 
 @torch.no_grad()
@@ -115,16 +134,19 @@ def evaluate(
     limit: int = 10_000,
     device: torch.device,
     sides: tuple[Side, Side] | None = None,
+    split: str = "test",
 ) -> tuple[dict, dict]:
-    """Both directions on the first `limit` test digits; also digit accuracy with batch stats.
+    """Both directions on the first `limit` digits of `split` (test, or the validation digits
+    training left out); also digit accuracy with batch statistics.
 
     Returns the scores and, per direction, 16 example inputs, outputs, cycles and truths.
     """
-    side_a, side_b = sides or prepare_sides(meta, device)
+    side_a, side_b = sides or prepare_sides(meta, device, split)
     output = meta.output
-    grey = load_mnist().x_test[:limit]
+    grey = split_view(grey_digits(), split).x_test[:limit]
     labels = side_a.arrays.y_test[:limit]
     results: dict = {"limit": int(min(limit, len(grey))), "domain_a": side_a.arrays.domain}
+    results["split"] = split
     results["domain_b"] = side_b.arrays.domain
     samples: dict = {}
     for name, forward, backward, source, target in (

@@ -24,25 +24,30 @@ COLUMNS = (
 
 
 class EvalLog:
-    """eval.csv: step, training seconds, and each direction's COLUMNS."""
+    """eval.csv: step, training seconds, the split scored, and each direction's COLUMNS. A run
+    that holds the validation digits out is scored on them (design choices are made there);
+    one that trains on every digit (the reference preset) on the test digits."""
 
     def __init__(
         self, path: Path, meta: WeightsMeta, limit: int, device: torch.device, resume_step: int
     ) -> None:
         self.path, self.meta, self.limit, self.device = path, meta, limit, device
+        self.split = "val" if meta.settings is not None and meta.settings.validation else "test"
         self.seconds_spent = 0.0  # evaluation time, kept out of the training wall time
-        self.sides = prepare_sides(meta, device)
+        self.sides = prepare_sides(meta, device, self.split)
         names = [f"{d}_{c}" for d in DIRECTIONS for c in COLUMNS]
-        self.lines = [",".join(["step", "seconds", *names])]
+        self.lines = [",".join(["step", "seconds", "split", *names])]
         if path.exists() and resume_step > 0:  # a resumed run continues its log from its step
             kept = path.read_text().splitlines()[1:]
             self.lines += [line for line in kept if int(line.split(",")[0]) <= resume_step]
 
     def record(self, step: int, seconds: float, g_ab: nn.Module, g_ba: nn.Module) -> dict:
         results, _ = evaluate(
-            g_ab, g_ba, self.meta, limit=self.limit, device=self.device, sides=self.sides
-        )
+            g_ab, g_ba, self.meta, limit=self.limit, device=self.device, sides=self.sides,
+            split=self.split,
+        )  # fmt: skip
         values = [results[d].get(c, float("nan")) for d in DIRECTIONS for c in COLUMNS]
-        self.lines.append(",".join([str(step), f"{seconds:.1f}", *(f"{v:.6g}" for v in values)]))
+        row = [str(step), f"{seconds:.1f}", self.split, *(f"{v:.6g}" for v in values)]
+        self.lines.append(",".join(row))
         write_text_atomic(self.path, "\n".join(self.lines) + "\n")
         return results

@@ -47,6 +47,7 @@ SAMPLE = re.compile(r"^epoch-\d{3,}\.png$")
 class RunFiles:
     folder: Path
     _lock: object | None = field(default=None, repr=False)
+    _created: bool = field(default=False, repr=False)  # by this run: remove it if it fails
 
     @property
     def config(self) -> Path:
@@ -119,6 +120,7 @@ class RunFiles:
         if self.folder.exists() and not self.folder.is_dir():
             raise MnistganError(f"{self.folder}: is a file, not a run folder")
         try:
+            self._created = not self.folder.exists()
             self.folder.mkdir(parents=True, exist_ok=True)
             handle = open(self.folder / LOCK_NAME, "a+")  # noqa: SIM115 (held while we write)
         except OSError as error:
@@ -154,10 +156,11 @@ class RunFiles:
         self._lock = None
 
     def forget_if_empty(self) -> None:
-        """Unlock, and remove the folder again if a run that never started made it."""
+        """Unlock, and remove the folder again if this run made it and never started."""
         self.unlock()
-        with contextlib.suppress(OSError):
-            self.folder.rmdir()  # only if empty
+        if self._created:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()  # only if empty
 
     def prepare(self, config: dict) -> None:
         """Remove what our processes killed mid-write left (their temporaries, nothing else),
