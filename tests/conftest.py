@@ -27,6 +27,23 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MNISTGAN_CLASSIFIER_DIGITS", "8000")
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A real tiny run, mnist ↔ colored-background (3 steps, a history pool of 4, so its
+    checkpoint holds every kind of tensor): its weights to translate with, its files to forge
+    from. Tests copy what they change."""
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    result = run_cli(CliRunner(), "train", "--out", out, "--steps", "3", "--pool-size", "4", *TINY)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def weights(tiny_run):
+    """The tiny run's weights.safetensors."""
+    return tiny_run / "weights.safetensors"
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1"})

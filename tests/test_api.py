@@ -5,22 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import TINY, run_cli
+from conftest import run_cli
 from PIL import Image
-from typer.testing import CliRunner
 
 import mnist_cyclegan
 from mnist_cyclegan import Translator
 from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.errors import MnistganError
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    out = tmp_path_factory.mktemp("api") / "run"
-    result = run_cli(CliRunner(), "train", "--out", out, "--steps", "3", *TINY)
-    assert result.exit_code == 0, result.output
-    return out / "weights.safetensors"
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
+from conftest import TINY, run_cli
 from PIL import Image
-from test_translate import weights  # noqa: F401  (session fixture: a real tiny model)
 
 from mnist_cyclegan.data import domain_arrays, load_mnist
 from mnist_cyclegan.domains import render
@@ -81,7 +80,7 @@ def test_metric_building_blocks():
     assert metrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_eval_cli_writes_json_and_report(runner, tmp_path, weights):  # noqa: F811
+def test_eval_cli_writes_json_and_report(runner, tmp_path, weights):
     json_out, report = tmp_path / "scores.json", tmp_path / "report.png"
     args = ["--limit", "300", "--json", json_out, "--report", report, "--device", "cpu"]
     result = run_cli(runner, "eval", weights, *args)
@@ -102,12 +101,11 @@ def test_eval_cli_writes_json_and_report(runner, tmp_path, weights):  # noqa: F8
 
 def test_train_eval_every_logs_quality_during_training(runner, tmp_path):
     out = tmp_path / "run"
-    tiny = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
-    args = ["train", "--out", out, "--device", "cpu", *tiny, "--train-digits", "320"]
+    args = ["train", "--out", out, "--device", "cpu", *TINY]
     result = run_cli(runner, *args, "--steps", "10", "--eval-every", "5")
     assert result.exit_code == 0, result.output
     lines = (out / "eval.csv").read_text().splitlines()
-    assert lines[0].startswith("step,seconds,a2b_accuracy")
+    assert lines[0].startswith("step,seconds,split,a2b_accuracy")
     rows = [dict(zip(lines[0].split(","), line.split(","), strict=True)) for line in lines[1:]]
     assert [row["step"] for row in rows] == ["5", "10"]
     for row in rows:

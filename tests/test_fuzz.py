@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, run_cli
+from conftest import run_cli
 from forge import mnist_like, npz_bytes, snapshot, unchanged
 from PIL import Image
-from typer.testing import CliRunner
 
 from mnist_cyclegan.data import load_mnist
 
@@ -50,14 +49,6 @@ def one_line_or_success(result) -> None:
         assert lines[0].startswith("error: ") and "unexpected" not in lines[0], lines[0]
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("fuzz") / "run"
-    result = run_cli(CliRunner(), "train", "--out", out, "--steps", "3", "--pool-size", "4", *TINY)
-    assert result.exit_code == 0, result.output
-    return out
-
-
 def fuzz(runner, folder: Path, original: Path, cases: int, seed: int, command) -> None:
     """`cases` damaged copies of `original` in `folder`, each fed to `command(path)`: a refusal
     leaves every file as it was; a success (damage a file can survive, as in tensor values)
@@ -82,25 +73,25 @@ def fuzz(runner, folder: Path, original: Path, cases: int, seed: int, command) -
     assert outcomes["refused"] >= cases // 8, outcomes  # the damage does reach the checks
 
 
-def test_damaged_weights(runner, tmp_path, model):
+def test_damaged_weights(runner, tmp_path, tiny_run):
     Image.fromarray(load_mnist().x_test[0]).save(tmp_path / "digit.png")
     out = tmp_path / "outputs"
 
     def translate(path):
         return ["translate", path, tmp_path / "digit.png", out / f"{path.stem}.png"]
 
-    fuzz(runner, tmp_path, model / "weights.safetensors", 200, 1, translate)
+    fuzz(runner, tmp_path, tiny_run / "weights.safetensors", 200, 1, translate)
 
 
-def test_damaged_checkpoints(runner, tmp_path, model):
+def test_damaged_checkpoints(runner, tmp_path, tiny_run):
     run = tmp_path / "run"
 
     def resume(path):
-        shutil.copytree(model, run, dirs_exist_ok=True)
+        shutil.copytree(tiny_run, run, dirs_exist_ok=True)
         shutil.copy(path, run / "checkpoint.safetensors")
         return ["train", "--out", run, "--resume", "--steps", "4", "--device", "cpu"]
 
-    fuzz(runner, tmp_path, model / "checkpoint.safetensors", 60, 2, resume)
+    fuzz(runner, tmp_path, tiny_run / "checkpoint.safetensors", 60, 2, resume)
 
 
 def test_damaged_npz_files(runner, tmp_path):
@@ -115,7 +106,7 @@ def test_damaged_npz_files(runner, tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".bmp"])
-def test_damaged_images(runner, tmp_path, model, suffix):
+def test_damaged_images(runner, tmp_path, tiny_run, suffix):
     grey = load_mnist().x_test[1]
     picture = np.stack([grey, 255 - grey, grey // 2], axis=-1).astype(np.uint8)
     source = tmp_path / f"digit{suffix}"
@@ -123,6 +114,6 @@ def test_damaged_images(runner, tmp_path, model, suffix):
     out = tmp_path / "outputs"
 
     def translate(path):
-        return ["translate", model / "weights.safetensors", path, out / f"{path.stem}.png"]
+        return ["translate", tiny_run / "weights.safetensors", path, out / f"{path.stem}.png"]
 
     fuzz(runner, tmp_path, source, 60, 4, translate)

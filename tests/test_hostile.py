@@ -30,21 +30,12 @@ from typer.testing import CliRunner
 from mnist_cyclegan.data import load_mnist
 
 
-@pytest.fixture(scope="session")
-def run_files(tmp_path_factory) -> Path:
-    """A real tiny run (pool of 4, so the checkpoint holds pool images) to forge from."""
-    out = tmp_path_factory.mktemp("hostile") / "run"
-    result = run_cli(CliRunner(), "train", "--out", out, "--steps", "3", "--pool-size", "4", *TINY)
-    assert result.exit_code == 0, result.output
-    return out
-
-
 @pytest.fixture
-def user(tmp_path, run_files) -> Path:
+def user(tmp_path, tiny_run) -> Path:
     """The user's folder: weights, a run folder, a digit image, a small MNIST-like set."""
     folder = tmp_path / "user"
-    shutil.copytree(run_files, folder / "run")
-    shutil.copy(run_files / "weights.safetensors", folder / "w.safetensors")
+    shutil.copytree(tiny_run, folder / "run")
+    shutil.copy(tiny_run / "weights.safetensors", folder / "w.safetensors")
     Image.fromarray(load_mnist().x_test[0]).save(folder / "digit.png")
     (folder / "mnist.npz").write_bytes(npz_bytes(mnist_like()))
     return folder

@@ -14,20 +14,11 @@ import numpy as np
 import pytest
 from conftest import TINY, run_cli
 from PIL import Image
-from typer.testing import CliRunner
 
 from mnist_cyclegan import translate
 from mnist_cyclegan.api import Translator
 from mnist_cyclegan.cli import Interrupted
 from mnist_cyclegan.data import load_mnist
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    out = tmp_path_factory.mktemp("safety") / "run"
-    result = run_cli(CliRunner(), "train", "--out", out, "--steps", "2", *TINY)
-    assert result.exit_code == 0, result.output
-    return out / "weights.safetensors"
 
 
 def digits_folder(folder, count: int, size: int = 28):

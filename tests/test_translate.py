@@ -17,15 +17,6 @@ TINY = [*TINY_NET, "--batch-size", "16", "--train-digits", "64", "--device", "cp
 
 
 @pytest.fixture(scope="session")
-def weights(tmp_path_factory):
-    """Weights of a real (tiny, briefly trained) mnist ↔ colored-background model."""
-    out = tmp_path_factory.mktemp("model") / "run"
-    result = run_cli(CliRunner(), "train", "--out", out, "--steps", "4", *TINY)
-    assert result.exit_code == 0, result.output
-    return out / "weights.safetensors"
-
-
-@pytest.fixture(scope="session")
 def colour_weights(tmp_path_factory):
     """A model whose both sides take 3 channels: the direction must be given."""
     out = tmp_path_factory.mktemp("colour") / "run"
