@@ -6,11 +6,9 @@ non-zero, so users never see a traceback for a problem they can fix.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +17,70 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mnist_cyclegan import __version__
-from mnist_cyclegan.config import resolve_device
-from mnist_cyclegan.console import console, error_console, fail, one_line
+from mnist_cyclegan.config import (
+    default_run_folder,
+    resolve_device,
+    run_options_from_flags,
+    settings_from_flags,
+)
+from mnist_cyclegan.console import (
+    PlainReporter,
+    RichReporter,
+    console,
+    describe_failure,
+    error_console,
+    fail,
+    interrupt,
+    models_table,
+    print_summary,
+    score_table,
+)
 from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
-from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.errors import Interrupted, MnistganError
+from mnist_cyclegan.train_options import (
+    AttentionMask,
+    BatchSize,
+    ChannelsLast,
+    CheckpointEvery,
+    Config,
+    CycleNoise,
+    DataA,
+    DataB,
+    Device,
+    DiscWidth,
+    DomainA,
+    DomainB,
+    Epochs,
+    EvalEvery,
+    FinalNorm,
+    GenWidth,
+    Kernels,
+    LambdaCycle,
+    LambdaIdentity,
+    LogEvery,
+    LongSkip,
+    Lr,
+    LrDecayEpochs,
+    MedianOffset,
+    Norm,
+    Output,
+    Pairing,
+    PoolSize,
+    Precision,
+    Preset,
+    ResBlocks,
+    ResidualRelu,
+    Resume,
+    RunFolder,
+    Seed,
+    SideBySide,
+    Steps,
+    Style,
+    TensorBoard,
+    TrainDigits,
+    Validation,
+)
+from mnist_cyclegan.train_options import option as _option
 
 app = typer.Typer(
     name="mnistgan",
@@ -69,6 +127,7 @@ def make_data(
 ) -> None:
     """Render every MNIST digit (train and test) into one domain and save it as an .npz."""
     from mnist_cyclegan.atomic import Staged
+    from mnist_cyclegan.config import check_seed
     from mnist_cyclegan.data import domain_arrays, domain_writer
     from mnist_cyclegan.images import grid, png_writer, upscale
     from mnist_cyclegan.outputs import check_outputs
@@ -106,75 +165,6 @@ def make_data(
     console.print(f"wrote {out} ({size_mb:.1f} MB) in {time.perf_counter() - started:.1f} s")
     if preview is not None:
         console.print(f"preview {preview}")
-
-
-def _option(help_text: str, **kwargs):
-    return typer.Option(help=help_text, **kwargs)
-
-
-# `train`'s options, one alias each, so the command reads as its list of options.
-Preset = Annotated[str | None, _option("reference (default) or quick (fast on a CPU).")]
-DomainA = Annotated[str | None, _option("Domain A (default mnist).")]
-DomainB = Annotated[str | None, _option("Domain B (default colored-background).")]
-Style = Annotated[str | None, _option("Rendering style: threshold or blend.")]
-Epochs = Annotated[int | None, _option("Epochs (default 100).")]
-Steps = Annotated[int | None, _option("Cap on total optimisation steps (also on resume).")]
-BatchSize = Annotated[int | None, _option("Pairs per step (default 64).")]
-Device = Annotated[str, _option("auto, cpu or cuda.")]
-Seed = Annotated[int | None, _option("Seed for data split, init and order (default 0).")]
-RunFolder = Annotated[Path | None, _option("Run folder (default runs/A-to-B).")]
-Resume = Annotated[bool, _option("Continue the run in --out from its checkpoint.")]
-DataA = Annotated[Path | None, _option("make-data file for domain A.")]
-DataB = Annotated[Path | None, _option("make-data file for domain B.")]
-Pairing = Annotated[str | None, _option("disjoint (default) or shuffled.")]
-TrainDigits = Annotated[int | None, _option("Use only N training digits per domain.")]
-Lr = Annotated[float | None, _option("Adam learning rate (default 2e-4).")]
-LambdaCycle = Annotated[float | None, _option("Cycle loss weight (default 10).")]
-LambdaIdentity = Annotated[
-    float | None, _option("Identity loss weight, |G(y) − y| (default 0; paper 5).")
-]
-PoolSize = Annotated[int | None, _option("History pool of fakes (default 0; paper 50).")]
-LrDecayEpochs = Annotated[int | None, _option("Linear decay to 0 over last N epochs.")]
-Precision = Annotated[str | None, _option("bf16 autocast (default) or fp32.")]
-CycleNoise = Annotated[float | None, _option("Noise std on fakes before the cycle (default 0).")]
-Norm = Annotated[str | None, _option("batch (reference) or instance.")]
-Output = Annotated[str | None, _option("sigmoid (reference) or tanh.")]
-GenWidth = Annotated[int | None, _option("Generator base width (default 32).")]
-ResBlocks = Annotated[int | None, _option("Residual blocks (default 6).")]
-DiscWidth = Annotated[int | None, _option("Discriminator base width (default 64).")]
-FinalNorm = Annotated[bool | None, _option("Normalise the generator's last conv (reference: yes).")]
-LongSkip = Annotated[
-    bool | None, _option("Add stem features to the decoder output (reference: no).")
-]
-MedianOffset = Annotated[
-    bool | None, _option("Generator also reads |input − its median colour| (reference: no).")
-]
-AttentionMask = Annotated[
-    bool | None,
-    _option("Output mixes generated and input pixels by a learned mask (reference: no)."),
-]
-Validation = Annotated[
-    bool | None, _option("Leave the validation digits out of training (reference: no; else yes).")
-]
-ResidualRelu = Annotated[
-    bool | None, _option("ReLU after each residual block's sum (reference: yes; quick: no).")
-]
-CheckpointEvery = Annotated[int, _option("Also checkpoint every N steps (0: epochs only).")]
-LogEvery = Annotated[int, _option("Read losses back every N steps.")]
-ChannelsLast = Annotated[bool, _option("NHWC memory layout (faster convolutions).")]
-Kernels = Annotated[
-    str, _option("auto (the CPU speed kit on a CPU, PyTorch's layers elsewhere), plain, fast.")
-]
-SideBySide = Annotated[
-    bool, _option("On a CPU, run each update's two independent halves on two threads (faster).")
-]
-EvalEvery = Annotated[int, _option("Evaluate on 1,000 test digits every N steps.")]
-TensorBoard = Annotated[
-    Path | None, _option("Also log losses, learning rate and samples for TensorBoard here.")
-]
-Config = Annotated[
-    Path | None, _option("Rerun a run's settings from its config.json (flags override them).")
-]
 
 
 @app.command()
@@ -223,8 +213,6 @@ def train(
 ) -> None:
     """Train a CycleGAN between two domains; writes a run folder with weights and checkpoint."""
     flags = dict(locals())  # the options, by name, before any other local exists
-    from mnist_cyclegan.config import default_run_folder
-    from mnist_cyclegan.console import PlainReporter, RichReporter
     from mnist_cyclegan.training import distributed
     from mnist_cyclegan.training.trainer import LossNotFinite, Trainer, TrainingInterrupted
 
@@ -235,8 +223,8 @@ def train(
     try:
         run_device = distributed.start(world, resolve_device(device))
         out = out if out is not None else default_run_folder(domain_a, domain_b)
-        settings = _train_settings(flags, resume=resume, out=out)
-        options = _run_options(flags, out=out, device=run_device)
+        settings = settings_from_flags(flags, resume=resume, out=out)
+        options = run_options_from_flags(flags, out=out, device=run_device)
         shown = RichReporter if console.is_terminal else PlainReporter
         reporter = shown(console, settings.batch_size)
         summary = Trainer(settings, options, world=world, reporter=reporter).train()
@@ -250,69 +238,6 @@ def train(
         distributed.stop(world)
     if world.is_main:
         print_summary(summary)
-
-
-def _run_options(flags: dict, *, out: Path, device):
-    from mnist_cyclegan.config import RunOptions
-
-    return RunOptions(
-        out=out, device=device, resume=flags["resume"],
-        checkpoint_every=flags["checkpoint_every"], log_every=max(1, flags["log_every"]),
-        channels_last=flags["channels_last"], kernels=flags["kernels"],
-        side_by_side=flags["side_by_side"], eval_every=max(0, flags["eval_every"]),
-        tensorboard=flags["tensorboard"],
-    )  # fmt: skip
-
-
-def _given(flags: dict, settings_class) -> dict:
-    """The fields of `settings_class` the user gave as flags (the others are None), paths as
-    strings."""
-    names = {field.name for field in fields(settings_class)}
-    return {
-        name: str(value) if isinstance(value, Path) else value
-        for name, value in flags.items()
-        if name in names and value is not None
-    }
-
-
-def _train_settings(flags: dict, *, resume: bool, out: Path):
-    """A new run's settings from its preset and flags, or a resumed run's own."""
-    from dataclasses import replace
-
-    from mnist_cyclegan.config import (
-        NetSettings,
-        TrainSettings,
-        settings_for_new_run,
-        settings_for_resume,
-        settings_from_config,
-    )
-    from mnist_cyclegan.training.checkpoint import read_checkpoint_settings
-
-    given, net_given = _given(flags, TrainSettings), _given(flags, NetSettings)
-    if flags["config"] is not None:
-        if resume or flags["preset"] is not None:
-            raise MnistganError(
-                "--config starts a new run from a run's settings: no --resume or --preset"
-            )
-        base = settings_from_config(flags["config"])
-        return replace(base, **given, net=replace(base.net, **net_given))
-    if not resume:
-        return settings_for_new_run(flags["preset"], given, net_given)
-    if flags["preset"] is not None:
-        raise MnistganError("--preset applies to new runs; --resume keeps the run's own")
-    stored = read_checkpoint_settings(out / "checkpoint.safetensors")
-    return settings_for_resume(stored, given, net_given)
-
-
-def print_summary(summary) -> None:
-    losses = summary.final_losses
-    console.print(
-        f"done: step {summary.step}/{summary.total_steps} in {summary.seconds:.0f} s "
-        f"({summary.pairs_per_second:.1f} pairs/s); cycle {losses['cycle']:.4f}, "
-        f"D_a {losses['d_a']:.4f}, D_b {losses['d_b']:.4f}; run folder {summary.folder}"
-    )
-    if summary.processes > 1:
-        console.print(f"parameters identical on all {summary.processes} processes")
 
 
 @app.command()
@@ -362,6 +287,7 @@ def evaluate_command(
 ) -> None:
     """Score weights on held-out digits: accuracy, fidelity, realism, FID, cycle."""
     from mnist_cyclegan.evaluation.evaluate import evaluate
+    from mnist_cyclegan.evaluation.report import write_eval_outputs
     from mnist_cyclegan.outputs import check_outputs
     from mnist_cyclegan.pretrained import resolve_weights
     from mnist_cyclegan.weights import load_generators
@@ -384,35 +310,6 @@ def evaluate_command(
     except MnistganError as error:
         raise fail(str(error)) from None
     console.print(score_table(results))
-
-
-def write_eval_outputs(results, samples, meta, *, json_out: Path | None, report: Path | None):
-    """The JSON scores and the report sheet, written as one set."""
-    import json
-
-    from mnist_cyclegan.atomic import Staged
-    from mnist_cyclegan.evaluation.report import direction_panel, report_sheet
-
-    with Staged() as stage:
-        if json_out is not None:
-            text = json.dumps(results, indent=2) + "\n"
-            stage.write(json_out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        if report is not None:
-            a, b = meta.domain_a, meta.domain_b
-            sheet = report_sheet(
-                [
-                    direction_panel(f"{a} -> {b}", samples["a2b"], results["a2b"]),
-                    direction_panel(f"{b} -> {a}", samples["b2a"], results["b2a"]),
-                ]
-            )
-            stage.write(report, lambda tmp: sheet.save(tmp, format="PNG"))
-
-
-def check_seed(seed: int) -> None:
-    from mnist_cyclegan.config import MAX_SEED
-
-    if not 0 <= seed <= MAX_SEED:
-        raise MnistganError(f"--seed {seed}: choose a seed from 0 to {MAX_SEED}")
 
 
 @app.command()
@@ -457,47 +354,9 @@ def models() -> None:
     """List the models that ship with mnistgan (use a name wherever weights are asked for)."""
     from mnist_cyclegan.pretrained import bundled_models
 
-    table = Table(title="models that ship with mnistgan (use a name in place of weights)")
-    table.add_column("name", no_wrap=True)  # what users type: never cut
-    for column in ("domains A <-> B", "accuracy A->B / B->A", "size"):
-        table.add_column(column)
-    for model in bundled_models():
-        card = model.card
-        accuracy = [f"{card['test'][d]['accuracy']:.2%}" for d in ("a2b", "b2a")]
-        table.add_row(
-            model.name,
-            f"{card['domain_a']} <-> {card['domain_b']}",
-            " / ".join(accuracy),
-            f"{model.weights.stat().st_size / 1e6:.1f} MB",
-        )
-    console.print(table)
+    console.print(models_table(bundled_models()))
     for model in bundled_models():
         console.print(f"{model.name}: model card {model.folder / 'README.md'}")
-
-
-def score_table(results: dict) -> Table:
-    from mnist_cyclegan.evaluation.report import METRIC_LINES
-
-    a, b = results["domain_a"], results["domain_b"]
-    digits = "test digits" if results["split"] == "test" else "validation digits"
-    table = Table(title=f"eval on {results['limit']} held-out {digits}")
-    table.add_column("metric")
-    table.add_column(f"{a} -> {b}", justify="right")
-    table.add_column(f"{b} -> {a}", justify="right")
-    for key, label, fmt in METRIC_LINES:
-        cells = [fmt.format(results[d][key]) if key in results[d] else "-" for d in ("a2b", "b2a")]
-        table.add_row(label, *cells)
-    return table
-
-
-class Interrupted(BaseException):
-    """Ctrl-C or SIGTERM, raised where the command stands: cleanup (`finally`, staged writes)
-    runs on the way out. A BaseException, so no `except Exception` swallows it, and not a
-    KeyboardInterrupt, which Typer would turn into a silent exit."""
-
-
-def interrupt(number: int, frame) -> None:
-    raise Interrupted(signal.Signals(number).name)
 
 
 def main() -> None:
@@ -519,20 +378,3 @@ def main() -> None:
     except Exception as error:
         code = describe_failure(error)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def describe_failure(error: Exception) -> int:
-    """Print one line for an exception no command caught; return the exit code."""
-    # Usage errors (click's or Typer's own vendored copy) know how to describe themselves.
-    if hasattr(error, "format_message") and hasattr(error, "exit_code"):
-        message = error.format_message().strip()
-        if message:  # a bare `mnistgan` has already printed its help
-            error_console.print(f"error: {one_line(message)}")
-        return error.exit_code
-    if os.environ.get("MNISTGAN_DEBUG"):
-        raise error
-    error_console.print(
-        f"error: unexpected {type(error).__name__}: {one_line(str(error))[:200]} "
-        "(please report it; MNISTGAN_DEBUG=1 shows where)"
-    )
-    return 70

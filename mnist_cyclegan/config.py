@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from mnist_cyclegan.domains import check_style, get_domain
+
+if TYPE_CHECKING:
+    import torch
 from mnist_cyclegan.errors import MnistganError
 
 NORMS = ("batch", "instance")
@@ -271,7 +273,7 @@ class RunOptions:
     """How a run goes; none of it changes what a step computes in real arithmetic."""
 
     out: Path
-    device: torch.device = torch.device("cpu")
+    device: torch.device | str = "cpu"
     resume: bool = False
     checkpoint_every: int = 0  # also checkpoint every N steps (0: at epoch ends only)
     log_every: int = 10  # read the losses back every N steps
@@ -293,6 +295,8 @@ class RunOptions:
 
 def resolve_device(name: str) -> torch.device:
     """auto (CUDA when there is one), cpu, cuda or cuda:N; a clear error for anything else."""
+    import torch  # here, not at the top: `mnistgan --help` should not wait for torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -300,3 +304,51 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
         raise MnistganError(f"--device {name}: choose auto, cpu or cuda")
     return torch.device(name)
+
+
+def given_fields(flags: dict, settings_class) -> dict:
+    """The fields of `settings_class` the user gave as flags (the others are None), paths as
+    strings."""
+    names = {field.name for field in fields(settings_class)}
+    return {
+        name: str(value) if isinstance(value, Path) else value
+        for name, value in flags.items()
+        if name in names and value is not None
+    }
+
+
+def settings_from_flags(flags: dict, *, resume: bool, out: Path) -> TrainSettings:
+    """A new run's settings from its preset and flags, or a resumed run's own."""
+    from mnist_cyclegan.training.checkpoint import read_checkpoint_settings
+
+    given, net_given = given_fields(flags, TrainSettings), given_fields(flags, NetSettings)
+    if flags["config"] is not None:
+        if resume or flags["preset"] is not None:
+            raise MnistganError(
+                "--config starts a new run from a run's settings: no --resume or --preset"
+            )
+        base = settings_from_config(flags["config"])
+        return replace(base, **given, net=replace(base.net, **net_given))
+    if not resume:
+        return settings_for_new_run(flags["preset"], given, net_given)
+    if flags["preset"] is not None:
+        raise MnistganError("--preset applies to new runs; --resume keeps the run's own")
+    stored = read_checkpoint_settings(out / "checkpoint.safetensors")
+    return settings_for_resume(stored, given, net_given)
+
+
+def run_options_from_flags(flags: dict, *, out: Path, device: torch.device) -> RunOptions:
+    """`train`'s run options from its flags (by parameter name)."""
+    return RunOptions(
+        out=out, device=device, resume=flags["resume"],
+        checkpoint_every=flags["checkpoint_every"], log_every=max(1, flags["log_every"]),
+        channels_last=flags["channels_last"], kernels=flags["kernels"],
+        side_by_side=flags["side_by_side"], eval_every=max(0, flags["eval_every"]),
+        tensorboard=flags["tensorboard"],
+    )  # fmt: skip
+
+
+def check_seed(seed: int) -> None:
+    """`make-data --seed`: the range the generators take, or one clear line."""
+    if not 0 <= seed <= MAX_SEED:
+        raise MnistganError(f"--seed {seed}: choose a seed from 0 to {MAX_SEED}")

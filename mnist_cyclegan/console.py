@@ -7,6 +7,8 @@ lines every 100 steps and per epoch (PlainReporter).
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import typer
@@ -20,6 +22,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+
+from mnist_cyclegan.errors import Interrupted
 
 # Markup and emoji off: file names and messages are shown as they are ("[final]", ":smile:").
 console = Console(markup=False, emoji=False, soft_wrap=True)
@@ -140,3 +144,69 @@ class PlainReporter:
         self.console.print(f"epoch {epoch}: {values}  ({seconds:.1f} s)")
 
     def stop(self) -> None: ...
+
+
+def print_summary(summary) -> None:
+    losses = summary.final_losses
+    console.print(
+        f"done: step {summary.step}/{summary.total_steps} in {summary.seconds:.0f} s "
+        f"({summary.pairs_per_second:.1f} pairs/s); cycle {losses['cycle']:.4f}, "
+        f"D_a {losses['d_a']:.4f}, D_b {losses['d_b']:.4f}; run folder {summary.folder}"
+    )
+    if summary.processes > 1:
+        console.print(f"parameters identical on all {summary.processes} processes")
+
+
+def score_table(results: dict) -> Table:
+    a, b = results["domain_a"], results["domain_b"]
+    digits = "test digits" if results["split"] == "test" else "validation digits"
+    table = Table(title=f"eval on {results['limit']} held-out {digits}")
+    table.add_column("metric")
+    table.add_column(f"{a} -> {b}", justify="right")
+    table.add_column(f"{b} -> {a}", justify="right")
+    from mnist_cyclegan.evaluation.report import METRIC_LINES  # not at start-up: it loads torch
+
+    for key, label, fmt in METRIC_LINES:
+        cells = [fmt.format(results[d][key]) if key in results[d] else "-" for d in ("a2b", "b2a")]
+        table.add_row(label, *cells)
+    return table
+
+
+def models_table(models: list) -> Table:
+    """`mnistgan models`: each bundled model's name (never cut: users type it), domains,
+    accuracy on the test digits and size."""
+    table = Table(title="models that ship with mnistgan (use a name in place of weights)")
+    table.add_column("name", no_wrap=True)  # what users type: never cut
+    for column in ("domains A <-> B", "accuracy A->B / B->A", "size"):
+        table.add_column(column)
+    for model in models:
+        card = model.card
+        accuracy = [f"{card['test'][d]['accuracy']:.2%}" for d in ("a2b", "b2a")]
+        table.add_row(
+            model.name,
+            f"{card['domain_a']} <-> {card['domain_b']}",
+            " / ".join(accuracy),
+            f"{model.weights.stat().st_size / 1e6:.1f} MB",
+        )
+    return table
+
+
+def interrupt(number: int, frame) -> None:
+    raise Interrupted(signal.Signals(number).name)
+
+
+def describe_failure(error: Exception) -> int:
+    """Print one line for an exception no command caught; return the exit code."""
+    # Usage errors (click's or Typer's own vendored copy) know how to describe themselves.
+    if hasattr(error, "format_message") and hasattr(error, "exit_code"):
+        message = error.format_message().strip()
+        if message:  # a bare `mnistgan` has already printed its help
+            error_console.print(f"error: {one_line(message)}")
+        return error.exit_code
+    if os.environ.get("MNISTGAN_DEBUG"):
+        raise error
+    error_console.print(
+        f"error: unexpected {type(error).__name__}: {one_line(str(error))[:200]} "
+        "(please report it; MNISTGAN_DEBUG=1 shows where)"
+    )
+    return 70

@@ -7,3 +7,9 @@ the file or setting at fault and say what is wrong with it.
 
 class MnistganError(Exception):
     """A problem with the user's input, files or environment, described in one line."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM, raised where the command stands: cleanup (`finally`, staged writes)
+    runs on the way out. A BaseException, so no `except Exception` swallows it, and not a
+    KeyboardInterrupt, which Typer would turn into a silent exit."""

@@ -17,8 +17,8 @@ from PIL import Image
 
 from mnist_cyclegan import translate
 from mnist_cyclegan.api import Translator
-from mnist_cyclegan.cli import Interrupted
 from mnist_cyclegan.data import load_mnist
+from mnist_cyclegan.errors import Interrupted
 
 
 def digits_folder(folder, count: int, size: int = 28):

@@ -3,11 +3,13 @@ digits, and the metric table beside them, as one PNG."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mnist_cyclegan.atomic import Staged
 from mnist_cyclegan.images import grid, to_rgb, upscale
 from mnist_cyclegan.plots import save_image
 
@@ -60,3 +62,20 @@ def report_sheet(panels: list[Image.Image]) -> Image.Image:
 
 def save_report(path: Path, panels: list[Image.Image]) -> None:
     save_image(path, report_sheet(panels))
+
+
+def write_eval_outputs(results, samples, meta, *, json_out: Path | None, report: Path | None):
+    """The JSON scores and the report sheet, written as one set."""
+    with Staged() as stage:
+        if json_out is not None:
+            text = json.dumps(results, indent=2) + "\n"
+            stage.write(json_out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        if report is not None:
+            a, b = meta.domain_a, meta.domain_b
+            sheet = report_sheet(
+                [
+                    direction_panel(f"{a} -> {b}", samples["a2b"], results["a2b"]),
+                    direction_panel(f"{b} -> {a}", samples["b2a"], results["b2a"]),
+                ]
+            )
+            stage.write(report, lambda tmp: sheet.save(tmp, format="PNG"))

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol
 
 import torch
 
@@ -38,6 +36,7 @@ from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint, save_c
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.eval_log import EvalLog
 from mnist_cyclegan.training.export import export_generators, run_meta, sample_sheet
+from mnist_cyclegan.training.reporting import Reporter, SilentReporter, Summary
 from mnist_cyclegan.training.run_folder import RunFiles, write_losses
 from mnist_cyclegan.training.schedule import learning_rate
 from mnist_cyclegan.training.signals import StopSignal
@@ -51,43 +50,6 @@ class TrainingInterrupted(MnistganError):
 
 class LossNotFinite(MnistganError):
     """A loss turned NaN or infinite; the last good checkpoint is left as it was."""
-
-
-class Reporter(Protocol):
-    """What the loop tells its user; the CLI draws it with Rich (console.py)."""
-
-    def start(self, total: int, completed: int, steps_per_epoch: int) -> None: ...
-
-    def step(self, step: int, losses: dict[str, float] | None) -> None: ...
-
-    def epoch(self, epoch: int, means: dict[str, float], seconds: float) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class SilentReporter:
-    """Tells nothing: for library use, tests, and every process but the first under torchrun."""
-
-    def start(self, total: int, completed: int, steps_per_epoch: int) -> None: ...
-
-    def step(self, step: int, losses: dict[str, float] | None) -> None: ...
-
-    def epoch(self, epoch: int, means: dict[str, float], seconds: float) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Where a run ended."""
-
-    step: int
-    total_steps: int
-    seconds: float
-    pairs_per_second: float
-    final_losses: dict[str, float]
-    folder: str
-    processes: int
 
 
 class Trainer:
@@ -106,7 +68,7 @@ class Trainer:
         self.local_batch = distributed.check_batch(self.world, settings.batch_size)
         use_reporter = reporter is not None and self.world.is_main
         self.reporter: Reporter = reporter if use_reporter else SilentReporter()
-        self.device = options.device
+        self.device = torch.device(options.device)
         self.kernels = options.kernels_for(self.device)
         self.files = RunFiles(Path(options.out))
         if self.world.is_main:  # the process that writes the folder holds it
