@@ -26,6 +26,7 @@ from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
 from mnist_cyclegan.pretrained import resolve_weights
+from mnist_cyclegan.user_images import to_8bit
 from mnist_cyclegan.weights import WeightsMeta, load_generators
 
 DIRECTIONS = ("a2b", "b2a")
@@ -98,8 +99,7 @@ class Translator:
         return self.generator(direction)(x)[..., :height, :width]
 
     def _pil(self, image: Image.Image, direction: str) -> Image.Image:
-        grey = image.mode in ("1", "L", "LA", "I", "I;16", "F")
-        pixels = np.asarray(image.convert("L" if grey else "RGB"), dtype=np.uint8)
+        pixels = to_8bit(image)  # as translate reads files: 16-bit and float grey scaled
         out = self.translate_uint8(pixels[None], direction)[0]
         return Image.fromarray(out, mode="L" if out.ndim == 2 else "RGB")
 

@@ -107,12 +107,12 @@ def check_output_kind(output: Path, files: list[Path], folder_mode: bool) -> Non
 
 
 def batches(plans: list[Plan], budget: int | None = None) -> Iterator[list[Plan]]:
-    """Plans of the same direction and image size, at most `budget` (PIXEL_BUDGET) pixels a
-    batch; a larger image goes alone."""
+    """Plans of the same direction, image size and channels, at most `budget` (PIXEL_BUDGET)
+    pixels a batch; a larger image goes alone."""
     budget = PIXEL_BUDGET if budget is None else budget
     groups: dict[tuple, list[Plan]] = {}
     for plan in plans:
-        key = (plan.direction, plan.info.height, plan.info.width)
+        key = (plan.direction, plan.info.height, plan.info.width, plan.info.channels)
         groups.setdefault(key, []).append(plan)
     for members in groups.values():
         size = max(1, budget // members[0].info.pixels)

@@ -165,3 +165,15 @@ def test_bad_weights_fail_with_one_line_and_never_unpickle(runner, tmp_path, wei
         result = run_cli(runner, "translate", tmp_path / "w" / name, source, target)
         assert_one_line_error(result, name, fragment)
         assert not target.exists(), name
+
+
+def test_grey_and_colour_inputs_of_one_size_in_one_direction(runner, tmp_path, weights):
+    """With --direction given, grey and RGB files of the same size go the same way."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    Image.fromarray(digit()).save(folder / "grey.png")
+    Image.fromarray(np.repeat(digit(1)[..., None], 3, axis=-1)).save(folder / "rgb.png")
+    args = ["translate", weights, folder, tmp_path / "out", "--direction", "a2b"]
+    result = run_cli(runner, *args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["grey.png", "rgb.png"]
