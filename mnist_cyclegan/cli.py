@@ -250,8 +250,7 @@ def translate(
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
     force: Annotated[bool, _option("Overwrite existing outputs (never an input).")] = False,
 ) -> None:
-    """Translate image files with trained weights (a file, or a bundled model's name);
-    outputs keep their input's size."""
+    """Translate image files with weights or a bundled model; outputs keep their input's size."""
     from mnist_cyclegan.api import Translator
     from mnist_cyclegan.pretrained import resolve_weights
     from mnist_cyclegan.translate import translate_files
@@ -285,7 +284,7 @@ def evaluate_command(
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
     force: Annotated[bool, _option("Overwrite existing outputs (never the weights).")] = False,
 ) -> None:
-    """Score weights on held-out digits: accuracy, fidelity, realism, FID, cycle."""
+    """Score weights on held-out digits: accuracy, fidelity, realism, Frechet distance, cycle."""
     from mnist_cyclegan.evaluation.evaluate import evaluate
     from mnist_cyclegan.evaluation.report import write_eval_outputs
     from mnist_cyclegan.outputs import check_outputs
@@ -325,8 +324,9 @@ def export(
     ),
     force: Annotated[bool, _option("Overwrite an existing file (never the weights).")] = False,
 ) -> None:
-    """Export one generator as an ONNX graph with its preprocessing inside: N×H×W×C images of
-    any batch and size in, the same kind out; checked in onnxruntime before it is written."""
+    """Export a generator to ONNX, preprocessing inside, checked in onnxruntime first.
+
+    The graph takes N×H×W×C images of any batch and size and gives back the same kind."""
     from mnist_cyclegan.api import Translator
     from mnist_cyclegan.export import export_onnx
     from mnist_cyclegan.outputs import check_outputs
