@@ -30,15 +30,16 @@ from mnist_cyclegan.user_images import to_8bit
 from mnist_cyclegan.weights import WeightsMeta, load_generators
 
 DIRECTIONS = ("a2b", "b2a")
+GREY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601, as Pillow's "L" conversion
 
 
 def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
     """uint8 N×H×W or N×H×W×3 as `channels` wants them: grey repeated into RGB, or RGB turned
-    grey with the ITU-R 601 weights (as Pillow's "L" conversion)."""
+    grey with GREY_WEIGHTS."""
     if channels == 3 and pixels.ndim == 3:
         return np.repeat(pixels[..., None], 3, axis=-1)
     if channels == 1 and pixels.ndim == 4:
-        weights = np.array([0.299, 0.587, 0.114])
+        weights = np.array(GREY_WEIGHTS)
         return np.clip(np.rint(pixels @ weights), 0, 255).astype(np.uint8)
     return pixels
 
@@ -125,7 +126,7 @@ class Translator:
         x = images.float().to(self.device)
         wanted = self.input_channels(direction)
         if x.shape[1] != wanted:
-            grey_weights = torch.tensor([0.299, 0.587, 0.114], device=x.device)[None, :, None, None]
+            grey_weights = torch.tensor(GREY_WEIGHTS, device=x.device)[None, :, None, None]
             x = x.expand(-1, 3, -1, -1) if wanted == 3 else (x * grey_weights).sum(1, keepdim=True)
         x = x * 2 - 1 if self.meta.output == "tanh" else x
         y = self._forward(x, direction)
