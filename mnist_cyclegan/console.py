@@ -157,10 +157,21 @@ def print_summary(summary) -> None:
         console.print(f"parameters identical on all {summary.processes} processes")
 
 
+FIDELITY_NOTE = (
+    "PSNR and SSIM into a coloured domain compare with the truth re-rendered in the output's own "
+    "colour (shape only); into mnist, with the true digit itself: the two directions' figures "
+    "do not compare."
+)
+
+
 def score_table(results: dict) -> Table:
     a, b = results["domain_a"], results["domain_b"]
     digits = "test digits" if results["split"] == "test" else "validation digits"
-    table = Table(title=f"eval on {results['limit']} held-out {digits}")
+    data = results.get("data", {})
+    used = "".join(f"\n{side.upper()}: {line}" for side, line in data.items())
+    table = Table(
+        title=f"eval on {results['limit']} held-out {digits}{used}", caption=FIDELITY_NOTE
+    )
     table.add_column("metric")
     table.add_column(f"{a} -> {b}", justify="right")
     table.add_column(f"{b} -> {a}", justify="right")

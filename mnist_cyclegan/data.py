@@ -33,6 +33,7 @@ FORMAT_VERSION = 1
 IMAGE_SIZE = 28
 VALIDATION_DIGITS = 5_000
 VALIDATION_SEED = 20_261_130  # fixed: the same held-out digits for every run and seed
+EMBEDDED = "embedded"  # a domain's `source` when it was rendered from the embedded MNIST
 SPLITS = ("val", "test")
 MAX_ARRAY_BYTES = 1 << 30  # 70,000 RGB digits are 165 MB; refuse what no MNIST-like set needs
 
@@ -62,6 +63,7 @@ class DomainArrays:
     colors_test: np.ndarray
     index_train: np.ndarray
     index_test: np.ndarray
+    source: str | None = EMBEDDED  # the grey digits it renders: EMBEDDED, a set's path, or None
 
     @property
     def channels(self) -> int:
@@ -239,6 +241,7 @@ def domain_arrays(
         colors_test=colors_test,
         index_train=np.arange(n_train, dtype=np.int64),
         index_test=np.arange(n_test, dtype=np.int64),
+        source=EMBEDDED if mnist is None else str(mnist),
     )
 
 
@@ -250,14 +253,15 @@ def validation_indices(count: int) -> np.ndarray:
     return np.sort(np.random.default_rng(VALIDATION_SEED).permutation(count)[:size])
 
 
-def split_view(arrays: DomainArrays, split: str) -> DomainArrays:
+def split_view(arrays: DomainArrays, split: str, count: int | None = None) -> DomainArrays:
     """`arrays` with `split`'s digits as the ones eval scores: the test digits as they are, or
-    the validation digits (held-out training digits, in the colours training rendered)."""
+    the validation digits (held-out training digits, in the colours training rendered). `count`
+    is the number of training digits the run drew from (the smaller of its two sets)."""
     if split not in SPLITS:
         raise MnistganError(f"--split {split}: choose val or test")
     if split == "test":
         return arrays
-    held_out = validation_indices(len(arrays.x_train))
+    held_out = validation_indices(len(arrays.x_train) if count is None else count)
     return replace(
         arrays,
         x_test=arrays.x_train[held_out],
@@ -309,7 +313,7 @@ def load_domain(path: Path) -> DomainArrays:
         raise MnistganError(f"{path}: no such file")
     keys = (*MNIST_KEYS, "colors_train", "colors_test", "index_train", "index_test", "settings")
     arrays = _read_npz(path, keys)
-    domain, style, seed = _domain_settings(path, arrays["settings"])
+    domain, style, seed, source = _domain_settings(path, arrays["settings"])
     channels = get_domain(domain).channels
     for split in ("train", "test"):
         images = arrays[f"x_{split}"]
@@ -324,12 +328,14 @@ def load_domain(path: Path) -> DomainArrays:
         domain=domain,
         style=style,
         seed=seed,
+        source=source,
         **{key: arrays[key] for key in keys if key != "settings"},
     )
 
 
-def _domain_settings(path: Path, stored: np.ndarray) -> tuple[str, str, int]:
-    """(domain, style, seed) from a make-data file's settings JSON, each checked."""
+def _domain_settings(path: Path, stored: np.ndarray) -> tuple[str, str, int, str | None]:
+    """(domain, style, seed, source of its grey digits) from a make-data file's settings JSON,
+    each checked; the source is None where the file does not say."""
     try:
         if stored.dtype.kind != "U" or stored.shape != () or stored.dtype.itemsize > 1 << 20:
             raise ValueError("not a JSON string")
@@ -339,9 +345,10 @@ def _domain_settings(path: Path, stored: np.ndarray) -> tuple[str, str, int]:
             raise TypeError("wrong types")
         get_domain(domain)
         check_style(style)
-    except (ValueError, KeyError, TypeError, MnistganError, RecursionError):
+        source = settings.get("mnist")
+    except (ValueError, KeyError, TypeError, AttributeError, MnistganError, RecursionError):
         raise MnistganError(f"{path}: settings are not mnistgan make-data JSON") from None
-    return domain, style, seed
+    return domain, style, seed, source if isinstance(source, str) else None
 
 
 def _short(error: BaseException) -> str:

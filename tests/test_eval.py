@@ -23,7 +23,7 @@ CPU = torch.device("cpu")
 @pytest.fixture(scope="module")
 def background_side():
     arrays = domain_arrays("colored-background", seed=1)
-    return Side(arrays, load_or_train_classifier(arrays, CPU))
+    return Side(arrays, load_or_train_classifier(arrays, CPU), grey=load_mnist().x_test)
 
 
 def scores_for(outputs, side):
@@ -58,6 +58,29 @@ def test_one_colour_for_every_image_scores_the_worst_colour_diversity(background
     for value in (0, 127, 254):  # any single colour is far from uniform colours
         flat = render(grey, "colored-background", np.full((LIMIT, 3), value, np.uint8))
         assert scores_for(flat, background_side)["color_w1"] > 40
+
+
+def test_colours_tied_to_the_class_or_grey_show_in_the_joint_colour_measures(background_side):
+    """Both fool per-channel W1: colours tied to the class keep each channel's spread, and
+    grey colours (v, v, v) match every channel of uniform colours."""
+    grey = load_mnist().x_test[:LIMIT]
+    labels = load_mnist().y_test[:LIMIT]
+    rng = np.random.default_rng(7)
+    palette = np.linspace(0, 254, 10).round().astype(np.uint8)[rng.permutation(10)]
+    by_class = np.stack([palette[labels], palette[(labels + 3) % 10], palette[labels]], 1)
+    greys = np.repeat(rng.integers(0, 255, (LIMIT, 1), dtype=np.uint8), 3, axis=1)
+    fair = scores_for(
+        render(grey, "colored-background", rng.integers(0, 255, (LIMIT, 3), dtype=np.uint8)),
+        background_side,
+    )
+    tied = scores_for(render(grey, "colored-background", by_class), background_side)
+    grey_scores = scores_for(render(grey, "colored-background", greys), background_side)
+    assert fair["color_class_dependence_real"] < 0.03 and fair["color_class_dependence"] < 0.03
+    assert tied["color_class_dependence"] > 0.9 and tied["color_w1"] < 15
+    assert grey_scores["color_w1"] < 15
+    assert grey_scores["color_sliced_w1"] > 3 * max(
+        fair["color_sliced_w1"], fair["color_sliced_w1_real"]
+    )
 
 
 def test_a_blank_output_scores_chance_accuracy(background_side):

@@ -90,3 +90,50 @@ def test_one_colour_everywhere_scores_about_a_quarter_of_the_range():
     expected = [scipy.stats.wasserstein_distance(constant[:, c], real[:, c]) for c in range(3)]
     np.testing.assert_allclose(per_channel, expected, rtol=1e-10)
     assert 63 <= mean <= 65
+
+
+def test_sliced_wasserstein_is_the_mean_of_scipys_w1_over_the_directions():
+    rng = np.random.default_rng(3)
+    colors = rng.integers(0, 255, (400, 3)).astype(np.float64)
+    other = rng.normal(120, 40, (300, 3))
+    expected = np.mean(
+        [
+            scipy.stats.wasserstein_distance(colors @ d, other @ d)
+            for d in metrics.slice_directions()
+        ]
+    )
+    assert 10 < expected < 60
+    assert metrics.sliced_wasserstein(colors, other) == pytest.approx(expected, rel=1e-10)
+
+
+def test_grey_outputs_pass_per_channel_w1_but_not_the_joint_colour_measure():
+    """(v, v, v) with v uniform matches each channel of colours uniform in the cube."""
+    rng = np.random.default_rng(4)
+    real = rng.integers(0, 255, (4000, 3)).astype(np.float64)
+    grey = np.repeat(rng.integers(0, 255, (4000, 1)), 3, axis=1).astype(np.float64)
+    fresh = rng.integers(0, 255, (4000, 3)).astype(np.float64)
+    per_channel, _ = metrics.color_diversity(grey, real)
+    assert per_channel < 4  # the per-channel measure is fooled
+    assert metrics.sliced_wasserstein(grey, real) > 5 * metrics.sliced_wasserstein(fresh, real)
+
+
+def test_class_dependence_is_the_r2_of_colour_on_class():
+    """η² pooled over channels equals 1 − RSS/TSS of a least-squares fit of the colours on the
+    one-hot class (an independent computation)."""
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 10, 1000)
+    colors = rng.normal(0, 30, (1000, 3)) + labels[:, None] * np.array([8.0, -3.0, 1.0])
+    one_hot = np.eye(10)[labels]
+    fitted = one_hot @ np.linalg.lstsq(one_hot, colors, rcond=None)[0]
+    expected = 1 - ((colors - fitted) ** 2).sum() / ((colors - colors.mean(0)) ** 2).sum()
+    assert 0.1 < expected < 0.9
+    assert metrics.class_dependence(colors, labels) == pytest.approx(expected, rel=1e-10)
+
+
+def test_class_dependence_tells_colours_tied_to_the_class_from_independent_ones():
+    rng = np.random.default_rng(6)
+    labels = rng.integers(0, 10, 2000)
+    palette = rng.integers(0, 255, (10, 3)).astype(np.float64)
+    independent = rng.integers(0, 255, (2000, 3)).astype(np.float64)
+    assert metrics.class_dependence(palette[labels], labels) == pytest.approx(1.0)
+    assert metrics.class_dependence(independent, labels) < 0.02

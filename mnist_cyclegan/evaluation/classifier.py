@@ -6,6 +6,7 @@ MNISTGAN_HOME (default ~/.cache/mnistgan) only saves time; deleting it changes n
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import tempfile
@@ -20,7 +21,7 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.console import warn
 from mnist_cyclegan.cyclegan.networks import minus_median
-from mnist_cyclegan.data import DomainArrays
+from mnist_cyclegan.data import EMBEDDED, DomainArrays
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
 from mnist_cyclegan.tensor_files import TensorEntry, open_tensor_file, save_tensors
@@ -112,12 +113,26 @@ def training_digits() -> int | None:
     return int(value) if value else None
 
 
-def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> DigitClassifier:
-    """The cached classifier for this domain and style, training and caching it on first use.
-    A cached file that cannot be used (damaged, foreign) is replaced, with a warning."""
+def classifier_name(arrays: DomainArrays) -> str:
+    """The cache name of the classifier for `arrays`: by domain and style for the embedded
+    MNIST, and by a hash of the training images and labels for any other set (a reader of
+    digits cannot judge translated garments)."""
     digits = training_digits()
     size = "" if digits is None else f"-{digits}digits"
-    name = f"classifier-{arrays.domain}-{arrays.style}{size}-v{CLASSIFIER_VERSION}.safetensors"
+    data = ""
+    if arrays.source != EMBEDDED:
+        digest = hashlib.sha256(np.ascontiguousarray(arrays.x_train).data)
+        digest.update(np.ascontiguousarray(arrays.y_train).data)
+        data = f"-data{digest.hexdigest()[:16]}"
+    version = f"v{CLASSIFIER_VERSION}"
+    return f"classifier-{arrays.domain}-{arrays.style}{data}{size}-{version}.safetensors"
+
+
+def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> DigitClassifier:
+    """The cached classifier for these digits, training and caching it on first use. A cached
+    file that cannot be used (damaged, foreign) is replaced, with a warning."""
+    digits = training_digits()
+    name = classifier_name(arrays)
     bundled = bundled_folder() / name
     if bundled.is_file():  # trained on all 60,000 digits, shipped with the package
         return read_classifier(bundled, arrays.channels).to(device).eval()

@@ -17,6 +17,8 @@ COLUMNS = (
     "accuracy_batch_stats",
     "psnr",
     "color_w1",
+    "color_sliced_w1",
+    "color_class_dependence",
     "flatness",
     "frechet_classifier_distance",
     "cycle_l1",
