@@ -34,6 +34,8 @@ from mnist_cyclegan.console import (
     models_table,
     print_summary,
     score_table,
+    translation_warnings,
+    warn,
 )
 from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
 from mnist_cyclegan.errors import Interrupted, MnistganError
@@ -324,6 +326,8 @@ def evaluate_command(
     except MnistganError as error:
         raise fail(str(error)) from None
     console.print(score_table(results))
+    for line in translation_warnings(results):
+        warn(line)
 
 
 @app.command()

@@ -102,6 +102,9 @@ class RichReporter:
         self.header_shown = True
         self.console.print(table)
 
+    def warn(self, message: str) -> None:
+        warn(message)
+
     def stop(self) -> None:
         if self.progress is not None:
             self.progress.stop()
@@ -143,6 +146,9 @@ class PlainReporter:
         values = "  ".join(f"{name} {means[name]:.4f}" for name in names)
         self.console.print(f"epoch {epoch}: {values}  ({seconds:.1f} s)")
 
+    def warn(self, message: str) -> None:
+        warn(message)
+
     def stop(self) -> None: ...
 
 
@@ -155,6 +161,8 @@ def print_summary(summary) -> None:
     )
     if summary.processes > 1:
         console.print(f"parameters identical on all {summary.processes} processes")
+    for message in summary.warnings:  # again at the end, where the progress bar cannot hide it
+        warn(message)
 
 
 FIDELITY_NOTE = (
@@ -181,6 +189,23 @@ def score_table(results: dict) -> Table:
         cells = [fmt.format(results[d][key]) if key in results[d] else "-" for d in ("a2b", "b2a")]
         table.add_row(label, *cells)
     return table
+
+
+def translation_warnings(results: dict) -> list[str]:
+    """A plain line for each direction that did not translate (its outputs mostly do not look
+    like the target domain), which the table's numbers alone would leave to the reader."""
+    a, b = results["domain_a"], results["domain_b"]
+    lines = []
+    for key, source, target in (("a2b", a, b), ("b2a", b, a)):
+        share = results[key].get("target_domain_share")
+        if share is not None and share < 0.5:
+            lines.append(
+                f"{source} -> {target} did not translate: {share:.1%} of its outputs look like "
+                f"{target} (real {target} images: "
+                f"{results[key]['target_domain_share_real']:.1%}; the inputs themselves: "
+                f"{results[key]['target_domain_share_input']:.1%})"
+            )
+    return lines
 
 
 def models_table(models: list) -> Table:

@@ -6,7 +6,8 @@
 
 `classifiers` trains each domain's judging classifier on all 60,000 training digits (threshold
 style, the colours of seed 0 for domain A and 1 for B, as `mnistgan train` renders them) and
-stores it in half precision under mnist_cyclegan/classifiers/. `model` stores a run's
+stores it in half precision under mnist_cyclegan/classifiers/, with the domain check
+(evaluation/domain_check.py). `model` stores a run's
 generators in half precision under mnist_cyclegan/models/NAME/, scores them with `mnistgan
 eval` on the test digits (all 10,000, and the first 500 that tests/test_bundled.py re-measures)
 and writes card.json and the model card README.md.
@@ -22,8 +23,9 @@ from pathlib import Path
 import torch
 
 from mnist_cyclegan.data import domain_arrays
-from mnist_cyclegan.evaluation import classifier
+from mnist_cyclegan.evaluation import classifier, domain_check
 from mnist_cyclegan.evaluation.evaluate import evaluate
+from mnist_cyclegan.evaluation.model_cache import bundled_folder
 from mnist_cyclegan.pretrained import models_folder
 from mnist_cyclegan.tensor_files import open_tensor_file, save_tensors
 from mnist_cyclegan.weights import WEIGHTS_FORMAT, load_generators
@@ -33,7 +35,7 @@ SEEDS = {"mnist": 0, "colored-background": 1, "colored-digit": 1}
 
 
 def bundle_classifiers() -> None:
-    folder = classifier.bundled_folder()
+    folder = bundled_folder()
     folder.mkdir(exist_ok=True)
     for domain, seed in SEEDS.items():
         arrays = domain_arrays(domain, style="threshold", seed=seed)
@@ -43,6 +45,14 @@ def bundle_classifiers() -> None:
         half = {k: v.half() for k, v in model.state_dict().items()}
         save_tensors(folder / name, half, classifier.CLASSIFIER_FORMAT, meta)
         print(f"wrote {folder / name}")
+
+
+def bundle_domain_check() -> None:
+    model = domain_check.train_domain_check(device=torch.device("cpu"))
+    path = bundled_folder() / domain_check.check_name()
+    half = {k: v.half() for k, v in model.state_dict().items()}
+    save_tensors(path, half, domain_check.CHECK_FORMAT, domain_check.CHECK_META)
+    print(f"wrote {path}")
 
 
 def half_precision_copy(weights: Path, out: Path) -> None:
@@ -155,6 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "classifiers":
         bundle_classifiers()
+        bundle_domain_check()
     else:
         bundle_model(args.weights, args.name, args.command)
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +17,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.console import warn
 from mnist_cyclegan.cyclegan.networks import minus_median
 from mnist_cyclegan.data import EMBEDDED, DomainArrays
-from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.evaluation.model_cache import load_or_train, read_model
 from mnist_cyclegan.images import channels_first
-from mnist_cyclegan.tensor_files import TensorEntry, open_tensor_file, save_tensors
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"
 CLASSIFIER_VERSION = 2
@@ -60,14 +56,6 @@ class DigitClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x))
-
-
-def bundled_folder() -> Path:
-    return Path(str(resources.files("mnist_cyclegan") / "classifiers"))
-
-
-def cache_home() -> Path:
-    return Path(os.environ.get("MNISTGAN_HOME", Path.home() / ".cache" / "mnistgan"))
 
 
 def images_to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -129,54 +117,27 @@ def classifier_name(arrays: DomainArrays) -> str:
 
 
 def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> DigitClassifier:
-    """The cached classifier for these digits, training and caching it on first use. A cached
-    file that cannot be used (damaged, foreign) is replaced, with a warning."""
+    """The classifier for these digits: bundled, cached, or trained now and cached."""
     digits = training_digits()
-    name = classifier_name(arrays)
-    bundled = bundled_folder() / name
-    if bundled.is_file():  # trained on all 60,000 digits, shipped with the package
-        return read_classifier(bundled, arrays.channels).to(device).eval()
-    path = cache_home() / name
-    if path.exists():
-        try:
-            return read_classifier(path, arrays.channels).to(device).eval()
-        except MnistganError as error:
-            warn(f"{error}; training it again")
-    check_writable(cache_home())
-    if digits is not None:
-        arrays = replace(arrays, x_train=arrays.x_train[:digits], y_train=arrays.y_train[:digits])
-    model = train_classifier(arrays, device=device)
+
+    def train() -> DigitClassifier:
+        subset = arrays
+        if digits is not None:
+            subset = replace(
+                arrays, x_train=arrays.x_train[:digits], y_train=arrays.y_train[:digits]
+            )
+        return train_classifier(subset, device=device)
+
     meta = {"channels": arrays.channels, "domain": arrays.domain, "style": arrays.style}
-    save_tensors(path, model.state_dict(), CLASSIFIER_FORMAT, meta)
-    return model
+    return load_or_train(
+        classifier_name(arrays), file_format=CLASSIFIER_FORMAT, meta=meta,
+        build=lambda: DigitClassifier(arrays.channels), train=train, device=device,
+    )  # fmt: skip
 
 
 def read_classifier(path: Path, channels: int) -> DigitClassifier:
-    """A classifier for `channels`-channel images, its tensors checked before loading (the
-    bundled ones are stored in half precision)."""
-    file = open_tensor_file(path, CLASSIFIER_FORMAT)
-    model = DigitClassifier(channels)
-    if file.meta.get("channels") != channels:
-        raise MnistganError(f"{path}: a classifier for other images")
-    expected = {key: TensorEntry(None, tuple(v.shape)) for key, v in model.state_dict().items()}
-    file.check(expected)
-    if any(entry.dtype not in (torch.float32, torch.float16) for entry in file.entries.values()):
-        raise MnistganError(f"{path}: a classifier stored in other number types")
-    model.load_state_dict(file.load())
-    return model
-
-
-def check_writable(folder: Path) -> None:
-    """Fail now, before minutes of training, if the cache cannot be written."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise MnistganError(
-            f"{folder}: the classifier cache is not writable ({error.strerror or error}); "
-            "set MNISTGAN_HOME to a folder that is"
-        ) from None
+    """A classifier for `channels`-channel images, its tensors checked before loading."""
+    return read_model(path, CLASSIFIER_FORMAT, {"channels": channels}, DigitClassifier(channels))
 
 
 @torch.no_grad()

@@ -22,6 +22,7 @@ from mnist_cyclegan.evaluation.classifier import (
     load_or_train_classifier,
     predict,
 )
+from mnist_cyclegan.evaluation.domain_check import DomainCheck, load_domain_check, share_in
 from mnist_cyclegan.evaluation.eval_data import (
     EvalSources,
     scored_digits,
@@ -187,6 +188,24 @@ def reference_colors(arrays: DomainArrays, limit: int) -> np.ndarray:
     return arrays.colors_train[keep[:limit]].astype(np.float64)
 
 
+def domain_shares(
+    checker: DomainCheck,
+    outputs: np.ndarray,
+    inputs: np.ndarray,
+    target: Side,
+    limit: int,
+    device: torch.device,
+) -> dict:
+    """The share of outputs the domain check places in the target domain, beside real target
+    images' share (the ceiling) and the inputs' own (what returning the input would score)."""
+    domain = target.arrays.domain
+    return {
+        "target_domain_share": share_in(checker, outputs, domain, device),
+        "target_domain_share_real": share_in(checker, target.arrays.x_test[:limit], domain, device),
+        "target_domain_share_input": share_in(checker, inputs, domain, device),
+    }
+
+
 def evaluate(
     g_ab: torch.nn.Module,
     g_ba: torch.nn.Module,
@@ -210,6 +229,7 @@ def evaluate(
     results["split"] = split
     results["domain_b"] = side_b.arrays.domain
     results["data"] = {"a": side_a.description, "b": side_b.description}
+    checker = load_domain_check(device)
     samples: dict = {}
     for name, forward, backward, source, target in (
         ("a2b", g_ab, g_ba, side_a, side_b),
@@ -224,6 +244,7 @@ def evaluate(
             outputs=outputs, cycled=cycled, inputs=inputs, labels=labels, grey=grey,
             target=target, limit=limit, device=device,
         )  # fmt: skip
+        scores.update(domain_shares(checker, outputs, inputs, target, limit, device))
         batch_outputs = translate_batches(use_batch_statistics(forward), inputs, output, device)
         batch_predicted, _ = predict(target.classifier, batch_outputs, device)
         scores["accuracy_batch_stats"] = float((batch_predicted == labels).mean())

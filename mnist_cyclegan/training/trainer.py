@@ -41,6 +41,7 @@ from mnist_cyclegan.training.run_folder import RunFiles, write_losses
 from mnist_cyclegan.training.schedule import learning_rate
 from mnist_cyclegan.training.signals import StopSignal
 from mnist_cyclegan.training.tensorboard import TensorBoardLog
+from mnist_cyclegan.training.watch import RunWatch
 from mnist_cyclegan.weights import save_generators
 
 
@@ -97,6 +98,8 @@ class Trainer:
         self._order_epoch, self._epoch_order = -1, None
         self.lr = self.settings.lr
         self.progress = self.load() if self.options.resume else self._fresh_progress()
+        self.watch = self._run_watch()
+        self.warnings: list[str] = []
         tensorboard = self.options.tensorboard if self.world.is_main else None
         self.tensorboard = TensorBoardLog(tensorboard) if tensorboard is not None else None
 
@@ -306,9 +309,24 @@ class Trainer:
             progress.history = torch.cat([progress.history, row])
             named = dict(zip(LOSS_NAMES, values, strict=True))
             self.reporter.step(progress.step, named)
+            self._watch(progress.step, named)
             if self.tensorboard is not None:
                 self.tensorboard.losses(progress.step, named, self.lr)
         return epoch_done
+
+    def _run_watch(self) -> RunWatch | None:
+        if not self.world.is_main:
+            return None
+        log_every, output = self.options.log_every, self.settings.net.output
+        return RunWatch(self.data, self.total_steps, log_every, output, self.device)
+
+    def _watch(self, step: int, losses: dict[str, float]) -> None:
+        """Warn, while it happens, of a run that is not translating (training/watch.py)."""
+        if self.watch is None:
+            return
+        for message in self.watch.after_log(step, losses, self.nets):
+            self.reporter.warn(message)
+            self.warnings.append(message)
 
     def _end_epoch(self, epoch: int, seconds: float) -> None:
         steps_in_epoch = self.progress.step - epoch * self.steps_per_epoch
@@ -371,4 +389,5 @@ class Trainer:
             final_losses=dict(zip(LOSS_NAMES, last, strict=True)),
             folder=str(self.files.folder),
             processes=self.world.size,
+            warnings=tuple(self.warnings),
         )
