@@ -148,6 +148,7 @@ class TrainSettings:
     beta2: float = 0.999
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.0
+    lambda_shape: float = 0.0  # not the reference's: see cyclegan/losses.py, `ink`
     pool_size: int = 0
     lr_decay_epochs: int = 0
     cycle_noise: float = 0.0  # std of noise on fakes before they are translated back (0: off)
@@ -190,6 +191,9 @@ class TrainSettings:
             raise MnistganError(problem)
         return self
 
+    def loss_weights(self) -> tuple[float, float, float]:
+        return (self.lambda_cycle, self.lambda_identity, self.lambda_shape)
+
     def _checks(self) -> list[tuple[bool, str]]:
         optional_counts = (self.steps, self.train_digits)
         return [
@@ -202,7 +206,7 @@ class TrainSettings:
              "--batch-size: 2 to 65536 (batch norm needs a batch)"),
             (in_range(self.lr, 0, 10) and self.lr > 0, "--lr must be positive (and at most 10)"),
             (in_range(self.beta1, 0, 1) and in_range(self.beta2, 0, 1), "betas must be in [0, 1]"),
-            (in_range(self.lambda_cycle, 0, 1e6) and in_range(self.lambda_identity, 0, 1e6),
+            (all(in_range(w, 0, 1e6) for w in self.loss_weights()),
              "loss weights must be >= 0"),
             (is_int(self.pool_size) and 0 <= self.pool_size <= 10_000, "--pool-size: 0 to 10000"),
             (in_range(self.cycle_noise, 0, 100), "--cycle-noise must be >= 0"),

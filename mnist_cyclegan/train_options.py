@@ -34,6 +34,10 @@ LambdaCycle = Annotated[float | None, option("Cycle loss weight (default 10).")]
 LambdaIdentity = Annotated[
     float | None, option("Identity loss weight, |G(y) − y| (default 0; paper 5).")
 ]
+LambdaShape = Annotated[
+    float | None,
+    option("Shape loss weight: the figure's outline kept, |ink(G(x)) − ink(x)| (default 0)."),
+]
 PoolSize = Annotated[int | None, option("History pool of fakes (default 0; paper 50).")]
 LrDecayEpochs = Annotated[int | None, option("Linear decay to 0 over last N epochs.")]
 Precision = Annotated[str | None, option("bf16 autocast (default) or fp32.")]

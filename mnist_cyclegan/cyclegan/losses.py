@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from mnist_cyclegan.cyclegan.networks import minus_median
+
 
 def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """LSGAN for D: (D(real) − 1)² + D(fake)², each averaged over the score map and batch."""
@@ -40,3 +42,25 @@ def identity_loss(generator: torch.nn.Module, target: torch.Tensor, channels: in
     if source is None:
         return target.new_zeros(())
     return l1(generator(source).float(), target)
+
+
+INK_FLOOR = 0.1  # an output whose strongest ink is fainter than this reads as faint, not as ink
+
+
+def ink(images: torch.Tensor) -> torch.Tensor:
+    """Where the figure is, whatever colours a domain paints it in: each pixel's largest
+    distance from its image's background colour (the per-channel median), scaled by the image's
+    strongest ink and saturating at half of it. N×1×H×W in [0, 1]; grey and RGB alike.
+
+    White on black, white on a colour and a colour on white all give the digit's outline, so
+    the maps of an input and of its translation can be compared across domains."""
+    distance = minus_median(images.float()).abs().amax(dim=1, keepdim=True)
+    peak = distance.flatten(1).amax(dim=1).clamp(min=INK_FLOOR)[:, None, None, None]
+    return (2.0 * distance / peak).clamp(max=1.0)
+
+
+def shape_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """|ink(G(x)) − ink(x)|: the translation keeps the input's figure where it is. Not in the
+    reference design (an option, `--lambda-shape`): it answers what the cycle alone does not,
+    a pair of generators that hide the digit in the colours and draw another (issue 18)."""
+    return l1(ink(fake), ink(real))

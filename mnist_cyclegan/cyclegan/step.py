@@ -25,6 +25,7 @@ from mnist_cyclegan.cyclegan.losses import (
     generator_gan_loss,
     identity_loss,
     l1,
+    shape_loss,
 )
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
@@ -77,7 +78,7 @@ class HalfCycle:
     gan: torch.Tensor
     cycle: torch.Tensor
     identity: torch.Tensor  # unweighted; 0 with the term off
-    total: torch.Tensor  # gan + λ_cycle · cycle + λ_identity · identity
+    total: torch.Tensor  # gan + λ_cycle · cycle + λ_identity · identity + λ_shape · shape
 
 
 def half_cycle(
@@ -99,6 +100,10 @@ def half_cycle(
         if settings.lambda_identity:
             identity = identity_loss(f, real_x, fake_y.shape[1])  # |F(x) − x|
             total = total + settings.lambda_identity * identity
+        if settings.lambda_shape:
+            total = total + settings.lambda_shape * shape_loss(
+                fake_y, real_x
+            )  # |ink(G(x)) − ink(x)|
     return HalfCycle(fake_y.detach(), gan, cycle, identity, total)
 
 
