@@ -13,6 +13,7 @@ from torch import nn
 
 from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN, SamePad, same_padding
+from mnist_cyclegan.cyclegan.losses import ink
 from mnist_cyclegan.cyclegan.networks import (
     Discriminator,
     Generator,
@@ -49,6 +50,11 @@ class Constant(nn.Module):
         return y
 
 
+class Squared(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * x
+
+
 def test_half_cycle_losses_by_hand():
     """x → G(x) = 2x + 1 → F(y) = y/2 (grey to grey, so the identity term applies): GAN
     (D(G(x)) − 1)², cycle |F(G(x)) − x|, identity |F(x) − x|, total with λ 10 and 0.5."""
@@ -64,6 +70,32 @@ def test_half_cycle_losses_by_hand():
     assert terms.cycle.item() == pytest.approx(cycle.item())
     assert terms.identity.item() == pytest.approx(identity.item())
     assert terms.total.item() == pytest.approx((gan + 10 * cycle + 0.5 * identity).item())
+
+
+def test_shape_term_by_hand():
+    """ink(x): each pixel's largest distance from the image's per-channel median, over the
+    image's strongest (at least 0.1), times 2, capped at 1; the term |ink(G(x)) − ink(x)| with
+    its weight in the total. Here G(x) = x², which moves the ink (an affine G would not)."""
+    x = torch.tensor([[[[0.0, 0.5, 0.0], [1.0, 0.25, 0.0], [0.0, 0.0, 0.8]]]], dtype=torch.float64)
+    g, f, d = Squared(), Constant(0.5, 0.0), Constant(1.0, -3.0)
+
+    def ink_by_hand(image: torch.Tensor) -> torch.Tensor:
+        values = image.flatten().tolist()
+        median = sorted(values)[(len(values) - 1) // 2]  # the lower median, as torch takes it
+        distance = (image - median).abs()
+        return (2 * distance / max(distance.max().item(), 0.1)).clamp(max=1)
+
+    settings = replace(FP32, lambda_identity=0.0, lambda_shape=3.0)
+    terms = half_cycle(g, f, d, x, None, settings)
+    fake = x * x
+    shape = (ink_by_hand(fake) - ink_by_hand(x)).abs().mean()
+    assert shape.item() > 0.05
+    gan = ((fake - 3 - 1) ** 2).mean()
+    cycle = (fake / 2 - x).abs().mean()
+    assert terms.total.item() == pytest.approx((gan + 10 * cycle + 3.0 * shape).item())
+    colours = torch.tensor([0.2, 0.9, 0.4], dtype=torch.float64)[None, :, None, None]
+    painted = x.expand(-1, 3, -1, -1) * colours  # the same figure in RGB: the same ink
+    assert torch.allclose(ink(painted).double(), ink_by_hand(x), atol=1e-6)
 
 
 def test_discriminator_loss_by_hand_and_through_the_pool():
