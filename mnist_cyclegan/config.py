@@ -132,6 +132,24 @@ PRESETS: dict[str, dict] = {
 }
 
 
+# What a preset changes for a pair of domains its choices were not made on (issue 18). The quick
+# preset was designed on mnist <-> colored-background; on a pair whose translation inverts
+# the picture (white on black <-> colour on white), its attention mask and identity term hold
+# each generator at a copy of its input, the discriminators win outright and nothing
+# translates; without them the pair translates (BENCHMARKS.md, issue 18).
+PAIR_PRESETS: dict[tuple[str, frozenset[str]], dict] = {
+    ("quick", frozenset({"mnist", "colored-digit"})): {
+        "lambda_identity": 0.0,
+        "net": {"attention_mask": False},
+    },
+}
+
+
+def pair_preset(name: str, domain_a: str, domain_b: str) -> dict:
+    """The preset's changes for this pair of domains (either way round); none if it has none."""
+    return PAIR_PRESETS.get((name, frozenset({domain_a, domain_b})), {})
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     """Everything that decides what a run computes. Defaults are the reference's."""
@@ -229,8 +247,15 @@ CHANGEABLE_ON_RESUME = ("epochs", "steps")
 
 
 def settings_for_new_run(preset: str | None, given: dict, net_given: dict) -> TrainSettings:
-    """The preset's settings (reference by default) with the flags the user gave on top."""
-    base = TrainSettings.preset(preset or "reference")
+    """The preset's settings (reference by default), with its changes for the pair of domains
+    trained, and the flags the user gave on top."""
+    name = preset or "reference"
+    base = TrainSettings.preset(name)
+    domain_a = given.get("domain_a", base.domain_a)
+    domain_b = given.get("domain_b", base.domain_b)
+    changes = dict(pair_preset(name, domain_a, domain_b))
+    net_changes = changes.pop("net", {})
+    base = replace(base, **changes, net=replace(base.net, **net_changes))
     return replace(base, **given, net=replace(base.net, **net_given))
 
 

@@ -46,7 +46,7 @@ def test_outputs_that_stay_in_the_source_domain_are_reported(checker):
     digits = domain_arrays("colored-digit", seed=1).x_test[:64]
     copying = FailureWatch("mnist", "colored-digit", 1000, checker, log_every=10)
     said = []
-    for step in (300, 400, 500):  # copies both ways: each direction's input comes back
+    for step in (300, 400, 500, 600):  # copies both ways: each direction's input comes back
         said += copying.outputs(
             step, {"a2b": np.repeat(mnist[..., None], 3, -1), "b2a": digits}, CPU
         )
@@ -54,7 +54,7 @@ def test_outputs_that_stay_in_the_source_domain_are_reported(checker):
     assert "0% of its outputs" in said[0] and "100% still like mnist" in said[0]
     translating = FailureWatch("mnist", "colored-digit", 1000, checker, log_every=10)
     grey = domain_arrays("mnist", seed=0).x_test[64:128]
-    for step in (300, 400, 500):
+    for step in (300, 400, 500, 600):
         assert not translating.outputs(step, {"a2b": digits, "b2a": grey}, CPU)
 
 
@@ -64,7 +64,7 @@ def test_a_forced_failure_warns_in_train_and_eval(runner, tmp_path):
     out = tmp_path / "run"
     args = ["train", "--out", out, "--preset", "quick", "--domain-b", "colored-digit"]
     tiny = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
-    forced = ["--train-digits", "640", "--steps", "80", "--lambda-identity", "50"]
+    forced = ["--train-digits", "640", "--steps", "150", "--lambda-identity", "50"]
     result = run_cli(runner, *args, *tiny, *forced, "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "discriminator has won outright" in result.stderr

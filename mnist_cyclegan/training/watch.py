@@ -26,6 +26,8 @@ D_WINS_LOSS = 0.02  # a least-squares discriminator this sure of every real and 
 G_LOSES_LOSS = 0.8  # ... while its generator's fakes score near 0 (GAN loss near 1)
 IN_TARGET_BELOW = 0.5  # fewer outputs than this in the target domain: not translating
 SAMPLES = 64  # held-out inputs per direction the domain check reads
+MIN_STRETCH = 60  # steps: the shortest stretch of failure worth a warning
+CHECKS_IN_A_ROW = 3  # domain checks that must all find the outputs outside the target
 
 
 @dataclass
@@ -56,8 +58,13 @@ class FailureWatch:
         self.total_steps = total_steps
         # Checks fall on logged steps: a multiple of log_every near a tenth of the run (≤ 100).
         self.check_every = log_every * max(1, round(min(100, total_steps // 10) / log_every))
-        self.warm_up = max(self.check_every, min(300, total_steps // 4))
-        self.sustained = max(2 * self.check_every, min(200, total_steps // 7))
+        # Early on a discriminator often leads for a while and loses it again: a warning needs
+        # a stretch of MIN_STRETCH steps at least, longer in longer runs.
+        # Outputs are judged after a warm-up: 300 steps, a tenth of a long run (the reference's
+        # learning rate moves slowly), at most a quarter of a short one.
+        warm_up = min(total_steps // 4, max(300, total_steps // 10))
+        self.warm_up = max(self.check_every, MIN_STRETCH, warm_up)
+        self.sustained = max(2 * self.check_every, MIN_STRETCH, min(200, total_steps // 7))
         self.directions = {
             "a2b": Direction(domain_a, domain_b, "g_gan_ab", "d_b"),
             "b2a": Direction(domain_b, domain_a, "g_gan_ba", "d_a"),
@@ -86,14 +93,14 @@ class FailureWatch:
 
     def outputs(self, step: int, outputs: dict[str, np.ndarray], device: torch.device) -> list[str]:
         """Warnings from the domain check of each direction's outputs (uint8 images): most of
-        them outside the target domain at two checks in a row."""
+        them outside the target domain at CHECKS_IN_A_ROW checks in a row."""
         warnings = []
         for name, direction in self.directions.items():
             found = domain_of(self.checker, outputs[name], device)
             in_target = float((found == DOMAINS.index(direction.target)).mean())
             in_source = float((found == DOMAINS.index(direction.source)).mean())
             self.misses[name] = self.misses[name] + 1 if in_target < IN_TARGET_BELOW else 0
-            if self.misses[name] >= 2:
+            if self.misses[name] >= CHECKS_IN_A_ROW:
                 text = (
                     f"step {step}: {direction.source} -> {direction.target} is not translating: "
                     f"{in_target:.0%} of its outputs on held-out digits look like "
