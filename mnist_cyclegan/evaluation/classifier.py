@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.cyclegan.networks import minus_median
 from mnist_cyclegan.data import EMBEDDED, DomainArrays
-from mnist_cyclegan.evaluation.model_cache import load_or_train, read_model
+from mnist_cyclegan.evaluation.model_cache import load_or_train, quietly, read_model
 from mnist_cyclegan.images import channels_first
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"
@@ -137,7 +137,8 @@ def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> Digi
 
 def read_classifier(path: Path, channels: int) -> DigitClassifier:
     """A classifier for `channels`-channel images, its tensors checked before loading."""
-    return read_model(path, CLASSIFIER_FORMAT, {"channels": channels}, DigitClassifier(channels))
+    model = quietly(lambda: DigitClassifier(channels))
+    return read_model(path, CLASSIFIER_FORMAT, {"channels": channels}, model)
 
 
 @torch.no_grad()

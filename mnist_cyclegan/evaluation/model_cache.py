@@ -39,20 +39,30 @@ def load_or_train(
     device: torch.device,
 ) -> nn.Module:
     """The model saved as `name` (bundled first, then cached), or `train()`'s, cached. `meta`
-    is what the file must say of itself; `build` makes an empty model of the right shapes."""
+    is what the file must say of itself; `build` makes an empty model of the right shapes.
+
+    Neither building nor training draws from the global random generators (training forks
+    them; see `train_classifier`), so a run that loads a judge mid-way, as `train` does,
+    draws the same numbers as one that does not, and resumes bit for bit."""
     bundled = bundled_folder() / name
     if bundled.is_file():
-        return read_model(bundled, file_format, meta, build()).to(device).eval()
+        return read_model(bundled, file_format, meta, quietly(build)).to(device).eval()
     path = cache_home() / name
     if path.exists():
         try:
-            return read_model(path, file_format, meta, build()).to(device).eval()
+            return read_model(path, file_format, meta, quietly(build)).to(device).eval()
         except MnistganError as error:
             warn(f"{error}; training it again")
     check_writable(cache_home())
-    model = train()
+    model = quietly(train)
     save_tensors(path, model.state_dict(), file_format, meta)
     return model.to(device).eval()
+
+
+def quietly(make: Callable[[], nn.Module]) -> nn.Module:
+    """`make()` with the global random generators as they were before it."""
+    with torch.random.fork_rng(devices=[]):
+        return make()
 
 
 def read_model(path: Path, file_format: str, meta: dict, model: nn.Module) -> nn.Module:
