@@ -192,15 +192,18 @@ def domain_shares(
     checker: DomainCheck,
     outputs: np.ndarray,
     inputs: np.ndarray,
+    source_domain: str,
     target: Side,
     limit: int,
     device: torch.device,
 ) -> dict:
     """The share of outputs the domain check places in the target domain, beside real target
-    images' share (the ceiling) and the inputs' own (what returning the input would score)."""
+    images' share (the ceiling) and the inputs' own (what returning the input would score);
+    and the share of outputs still in the source domain."""
     domain = target.arrays.domain
     return {
         "target_domain_share": share_in(checker, outputs, domain, device),
+        "source_domain_share": share_in(checker, outputs, source_domain, device),
         "target_domain_share_real": share_in(checker, target.arrays.x_test[:limit], domain, device),
         "target_domain_share_input": share_in(checker, inputs, domain, device),
     }
@@ -244,7 +247,10 @@ def evaluate(
             outputs=outputs, cycled=cycled, inputs=inputs, labels=labels, grey=grey,
             target=target, limit=limit, device=device,
         )  # fmt: skip
-        scores.update(domain_shares(checker, outputs, inputs, target, limit, device))
+        shares = domain_shares(
+            checker, outputs, inputs, source.arrays.domain, target, limit, device
+        )
+        scores.update(shares)
         batch_outputs = translate_batches(use_batch_statistics(forward), inputs, output, device)
         batch_predicted, _ = predict(target.classifier, batch_outputs, device)
         scores["accuracy_batch_stats"] = float((batch_predicted == labels).mean())

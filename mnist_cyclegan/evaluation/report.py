@@ -18,6 +18,7 @@ METRIC_LINES = (
     ("target_domain_share", "outputs in target domain", "{:.2%}"),
     ("target_domain_share_real", "  real target images", "{:.2%}"),
     ("target_domain_share_input", "  inputs (a copy)", "{:.2%}"),
+    ("source_domain_share", "outputs in source domain", "{:.2%}"),
     ("accuracy", "digit accuracy", "{:.2%}"),
     ("accuracy_ceiling", "  classifier on real", "{:.2%}"),
     ("accuracy_batch_stats", "  with batch statistics", "{:.2%}"),
