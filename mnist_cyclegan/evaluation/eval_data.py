@@ -94,7 +94,9 @@ def grey_originals(view: DomainArrays, split: str, mnist: Path | None) -> np.nda
     None when that set is unknown or gone."""
     if view.domain == "mnist":
         return view.x_test
-    if mnist is None and view.source != EMBEDDED:
+    if view.source == EMBEDDED:
+        mnist = None  # rendered from the embedded digits: --mnist is for files made from others
+    elif mnist is None:
         if view.source is None or not Path(view.source).exists():
             return None
         mnist = Path(view.source)
