@@ -109,3 +109,27 @@ def test_eval_refuses_a_file_of_the_wrong_domain(runner, own_set):
     files = ["--data-a", folder / "b.npz", "--data-b", folder / "b.npz"]
     result = run_cli(runner, "eval", folder / "run" / "weights.safetensors", *files)
     assert_one_line_error(result, "b.npz", "colored-background", "mnist")
+
+
+def test_eval_refuses_files_that_are_not_make_data_files_or_grey_sets(runner, own_set, tmp_path):
+    folder, _ = own_set
+    weights = folder / "run" / "weights.safetensors"
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"PK\x03\x04 not really a zip")
+    files = ["--data-a", garbage, "--data-b", folder / "b.npz"]
+    assert_one_line_error(run_cli(runner, "eval", weights, *files), "garbage.npz")
+    files = ["--data-a", folder / "a.npz", "--data-b", folder / "b.npz", "--mnist", garbage]
+    assert_one_line_error(run_cli(runner, "eval", weights, *files), "garbage.npz")
+    before = garbage.read_bytes()
+    report = ["--data-a", folder / "a.npz", "--data-b", folder / "b.npz", "--json", garbage]
+    assert_one_line_error(run_cli(runner, "eval", weights, *report), "garbage.npz")
+    assert garbage.read_bytes() == before  # an existing file is not replaced without --force
+
+
+def test_eval_refuses_a_grey_set_too_small_for_the_files(runner, own_set, tmp_path):
+    folder, turned = own_set
+    small = tmp_path / "small.npz"
+    np.savez(small, **{key: value[:5] for key, value in turned.items()})
+    files = ["--data-a", folder / "a.npz", "--data-b", folder / "b.npz", "--mnist", small]
+    result = run_cli(runner, "eval", folder / "run" / "weights.safetensors", *files)
+    assert_one_line_error(result, "small.npz", "not the set these images were rendered from")
