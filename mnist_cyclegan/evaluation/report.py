@@ -15,10 +15,10 @@ from mnist_cyclegan.plots import save_image
 
 ROWS = ("input", "output", "cycle", "truth")
 METRIC_LINES = (
-    ("target_domain_share", "outputs in target domain", "{:.2%}"),
+    ("target_domain_share", "in target domain", "{:.2%}"),
     ("target_domain_share_real", "  real target images", "{:.2%}"),
     ("target_domain_share_input", "  inputs (a copy)", "{:.2%}"),
-    ("source_domain_share", "outputs in source domain", "{:.2%}"),
+    ("source_domain_share", "in source domain", "{:.2%}"),
     ("accuracy", "digit accuracy", "{:.2%}"),
     ("accuracy_ceiling", "  classifier on real", "{:.2%}"),
     ("accuracy_batch_stats", "  with batch statistics", "{:.2%}"),
@@ -46,14 +46,19 @@ def metric_text(scores: dict) -> list[str]:
 def direction_panel(title: str, rows: dict[str, np.ndarray], scores: dict) -> Image.Image:
     stacked = np.concatenate([to_rgb(rows[name][:16]) for name in ROWS])
     picture = Image.fromarray(upscale(grid(stacked, columns=16), 2))
-    panel = Image.new("RGB", (picture.width + 300, max(picture.height, 200) + 24), "white")
+    height = max(picture.height, 48 + 15 * len(METRIC_LINES))
+    panel = Image.new("RGB", (picture.width + 300, height + 24), "white")
     draw = ImageDraw.Draw(panel)
     draw.text((6, 4), title, fill="black")
     panel.paste(picture, (0, 24))
     for i, name in enumerate(ROWS):
         draw.text((picture.width + 8, 24 + 8 + i * 60), name, fill=(90, 90, 90))
-    for i, line in enumerate(metric_text(scores)):
+    lines = metric_text(scores)
+    for i, line in enumerate(lines):
         draw.text((picture.width + 70, 30 + i * 15), line, fill="black")
+    note = "PSNR/SSIM: truth in the output's colour" if "color_w1" in scores else None
+    if note is not None:  # the two directions' fidelity figures do not compare
+        draw.text((picture.width + 70, 30 + len(lines) * 15), note, fill=(90, 90, 90))
     return panel
 
 
