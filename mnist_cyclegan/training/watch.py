@@ -51,7 +51,7 @@ class FailureWatch:
         domain_a: str,
         domain_b: str,
         total_steps: int,
-        checker: DomainCheck,
+        checker: DomainCheck | None,
         log_every: int = 1,
     ) -> None:
         self.checker = checker
@@ -145,9 +145,8 @@ class RunWatch:
 
     def __init__(self, data, total_steps: int, log_every: int, output: str, device: torch.device):
         arrays_a, arrays_b = data.arrays_a, data.arrays_b
-        self.watch = FailureWatch(
-            arrays_a.domain, arrays_b.domain, total_steps, load_domain_check(device), log_every
-        )
+        # The check is loaded at the first check, so a run too short for one never loads it.
+        self.watch = FailureWatch(arrays_a.domain, arrays_b.domain, total_steps, None, log_every)
         self.inputs = {
             "a2b": channels_first(arrays_a.x_test[:SAMPLES]).to(device),
             "b2a": channels_first(arrays_b.x_test[:SAMPLES]).to(device),
@@ -158,6 +157,8 @@ class RunWatch:
         """Warnings after one logged row of losses (and a domain check when one is due)."""
         messages = self.watch.losses(step, losses)
         if self.watch.check_due(step):
+            if self.watch.checker is None:
+                self.watch.checker = load_domain_check(self.device)
             generators = {"a2b": nets.g_ab, "b2a": nets.g_ba}
             outputs = held_out_outputs(generators, self.inputs, self.output)
             messages += self.watch.outputs(step, outputs, self.device)
