@@ -58,12 +58,12 @@ class FailureWatch:
         self.total_steps = total_steps
         # Checks fall on logged steps: a multiple of log_every near a tenth of the run (≤ 100).
         self.check_every = log_every * max(1, round(min(100, total_steps // 10) / log_every))
-        # Early on a discriminator often leads for a while and loses it again: a warning needs
-        # a stretch of MIN_STRETCH steps at least, longer in longer runs.
         # Outputs are judged after a warm-up: 300 steps, a tenth of a long run (the reference's
         # learning rate moves slowly), at most a quarter of a short one.
         warm_up = min(total_steps // 4, max(300, total_steps // 10))
         self.warm_up = max(self.check_every, MIN_STRETCH, warm_up)
+        # Early on a discriminator often leads for a while and loses it again: a warning needs
+        # a stretch of MIN_STRETCH steps at least, longer in longer runs.
         self.sustained = max(2 * self.check_every, MIN_STRETCH, min(200, total_steps // 7))
         self.directions = {
             "a2b": Direction(domain_a, domain_b, "g_gan_ab", "d_b"),
@@ -141,7 +141,7 @@ def held_out_outputs(
 
 class RunWatch:
     """The watch as the trainer runs it: the first SAMPLES test images of each domain, the
-    shipped domain check, and the generators translated at each check."""
+    shipped domain check (loaded at the first check), and the generators translated then."""
 
     def __init__(self, data, total_steps: int, log_every: int, output: str, device: torch.device):
         arrays_a, arrays_b = data.arrays_a, data.arrays_b
