@@ -32,10 +32,8 @@ from mnist_cyclegan.console import (
     fail,
     interrupt,
     models_table,
+    print_scores,
     print_summary,
-    score_table,
-    translation_warnings,
-    warn,
 )
 from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
 from mnist_cyclegan.errors import Interrupted, MnistganError
@@ -56,6 +54,7 @@ from mnist_cyclegan.train_options import (
     EvalEvery,
     FinalNorm,
     GenWidth,
+    GreySet,
     Kernels,
     LambdaCycle,
     LambdaIdentity,
@@ -75,6 +74,8 @@ from mnist_cyclegan.train_options import (
     ResidualRelu,
     Resume,
     RunFolder,
+    ScoreDataA,
+    ScoreDataB,
     Seed,
     SideBySide,
     Steps,
@@ -216,7 +217,11 @@ def train(
     config: Config = None,
 ) -> None:
     """Train a CycleGAN between two domains; writes a run folder with weights and checkpoint."""
-    flags = dict(locals())  # the options, by name, before any other local exists
+    run_training(dict(locals()))  # the options, by name
+
+
+def run_training(flags: dict) -> None:
+    """`train` once its options are read: settings, the run, and one line per failure."""
     from mnist_cyclegan.training import distributed
     from mnist_cyclegan.training.trainer import LossNotFinite, Trainer, TrainingInterrupted
 
@@ -225,9 +230,9 @@ def train(
     except MnistganError as error:
         raise fail(str(error)) from None
     try:
-        run_device = distributed.start(world, resolve_device(device))
-        out = out if out is not None else default_run_folder(domain_a, domain_b)
-        settings = settings_from_flags(flags, resume=resume, out=out)
+        run_device = distributed.start(world, resolve_device(flags["device"]))
+        out = flags["out"] or default_run_folder(flags["domain_a"], flags["domain_b"])
+        settings = settings_from_flags(flags, resume=flags["resume"], out=out)
         options = run_options_from_flags(flags, out=out, device=run_device)
         shown = RichReporter if console.is_terminal else PlainReporter
         reporter = shown(console, settings.batch_size)
@@ -285,15 +290,9 @@ def evaluate_command(
         str,
         _option("test (held-out test digits) or val (the validation digits training left out)."),
     ] = "test",
-    data_a: Annotated[
-        Path | None,
-        _option("A make-data file to score domain A on (default: the data the model trained on)."),
-    ] = None,
-    data_b: Annotated[Path | None, _option("The same for domain B.")] = None,
-    mnist: Annotated[
-        Path | None,
-        _option("The grey set the data files were rendered from (default: the one they name)."),
-    ] = None,
+    data_a: ScoreDataA = None,
+    data_b: ScoreDataB = None,
+    mnist: GreySet = None,
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
     force: Annotated[bool, _option("Overwrite existing outputs (never the weights).")] = False,
 ) -> None:
@@ -327,9 +326,7 @@ def evaluate_command(
         write_eval_outputs(results, samples, meta, json_out=json_out, report=report)
     except MnistganError as error:
         raise fail(str(error)) from None
-    console.print(score_table(results))
-    for line in translation_warnings(results):
-        warn(line)
+    print_scores(results)
 
 
 @app.command()

@@ -191,6 +191,13 @@ def score_table(results: dict) -> Table:
     return table
 
 
+def print_scores(results: dict) -> None:
+    """eval's table, then a warning for each direction that did not translate."""
+    console.print(score_table(results))
+    for line in translation_warnings(results):
+        warn(line)
+
+
 def translation_warnings(results: dict) -> list[str]:
     """A plain line for each direction that did not translate (its outputs mostly do not look
     like the target domain), which the table's numbers alone would leave to the reader."""

@@ -1,5 +1,5 @@
-"""The options of `mnistgan train`, one annotated type each, so the command reads as its list
-of options (Typer takes each parameter's help from its type)."""
+"""The options of `mnistgan train` (and eval's data options), one annotated type each, so a
+command reads as its list of options (Typer takes each parameter's help from its type)."""
 
 from __future__ import annotations
 
@@ -79,4 +79,15 @@ TensorBoard = Annotated[
 ]
 Config = Annotated[
     Path | None, option("Rerun a run's settings from its config.json (flags override them).")
+]
+
+# eval: which data to score on
+ScoreDataA = Annotated[
+    Path | None,
+    option("A make-data file to score domain A on (default: the data the model trained on)."),
+]
+ScoreDataB = Annotated[Path | None, option("The same for domain B.")]
+GreySet = Annotated[
+    Path | None,
+    option("The grey set the data files were rendered from (default: the one they name)."),
 ]
