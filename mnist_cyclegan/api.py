@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mnist_cyclegan.config import resolve_device
+from mnist_cyclegan.cyclegan.palette import estimate_palette
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
@@ -84,20 +85,33 @@ class Translator:
         raise MnistganError(f"cannot translate a {type(images).__name__}: give a PIL image, "
                             "a numpy array or a tensor")  # fmt: skip
 
-    def translate_uint8(self, stack: np.ndarray, direction: str) -> np.ndarray:
-        """uint8 N×H×W or N×H×W×3 images of one size → the translations, uint8 likewise."""
+    def translate_uint8(
+        self, stack: np.ndarray, direction: str, colours_of: np.ndarray | None = None
+    ) -> np.ndarray:
+        """uint8 N×H×W or N×H×W×3 images of one size → the translations, uint8 likewise.
+        A two-tone model paints in the colours of `colours_of` (uint8 images of the target
+        domain, one per image: a round trip's originals) where given, else in its own."""
         stack = match_channels(stack, self.input_channels(direction))
         x = to_model(channels_first(stack).to(self.device), self.meta.output)
-        return to_pixels(self._forward(x, direction), self.meta.output)
+        palette = None
+        if colours_of is not None and self.meta.net.two_tone:
+            target = self.meta.channels_b if direction == "a2b" else self.meta.channels_a
+            originals = channels_first(match_channels(colours_of, target)).to(self.device)
+            palette = estimate_palette(originals.float() / 255)
+        return to_pixels(self._forward(x, direction, palette), self.meta.output)
 
     @torch.no_grad()
-    def _forward(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+    def _forward(
+        self, x: torch.Tensor, direction: str, palette: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Model values N×C×H×W of any size: reflect-pad to a multiple of 4, translate, crop."""
         height, width = x.shape[-2:]
         pad_h, pad_w = (-height) % 4, (-width) % 4
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-        return self.generator(direction)(x)[..., :height, :width]
+        generator = self.generator(direction)
+        y = generator(x) if palette is None else generator(x, palette)
+        return y[..., :height, :width]
 
     def _pil(self, image: Image.Image, direction: str) -> Image.Image:
         pixels = to_8bit(image)  # as translate reads files: 16-bit and float grey scaled

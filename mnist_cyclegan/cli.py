@@ -82,6 +82,7 @@ from mnist_cyclegan.train_options import (
     Style,
     TensorBoard,
     TrainDigits,
+    TwoTone,
     Validation,
 )
 from mnist_cyclegan.train_options import option as _option
@@ -206,6 +207,7 @@ def train(
     median_offset: MedianOffset = None,
     attention_mask: AttentionMask = None,
     residual_relu: ResidualRelu = None,
+    two_tone: TwoTone = None,
     validation: Validation = None,
     checkpoint_every: CheckpointEvery = 0,
     log_every: LogEvery = 10,

@@ -18,6 +18,7 @@ from mnist_cyclegan.domains import check_style, get_domain
 if TYPE_CHECKING:
     import torch
 from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.presets import PRESETS, pair_preset
 
 NORMS = ("batch", "instance")
 OUTPUTS = ("sigmoid", "tanh")
@@ -59,6 +60,7 @@ class NetSettings:
     median_offset: bool = False  # the stem also reads |input − the image's median colour|
     attention_mask: bool = False  # output = mask · generated + (1 − mask) · input
     residual_relu: bool = True  # the reference ends each residual block with ReLU(x + body(x))
+    two_tone: bool = False  # draw the figure only, painted with a palette (cyclegan/palette.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +75,14 @@ class NetSettings:
     def problem(self) -> str | None:
         """What is wrong with these settings, if anything: types, choices and sane sizes (so a
         forged file cannot ask for a network that fills the memory)."""
-        flags = ("final_norm", "long_skip", "median_offset", "attention_mask", "residual_relu")
+        flags = (
+            "final_norm",
+            "long_skip",
+            "median_offset",
+            "attention_mask",
+            "residual_relu",
+            "two_tone",
+        )
         return first_failure(
             [
                 (self.norm in NORMS, f"--norm must be one of {', '.join(NORMS)}"),
@@ -87,6 +96,15 @@ class NetSettings:
                     all(isinstance(getattr(self, f), bool) for f in flags),
                     "switches must be booleans",
                 ),
+                (
+                    not (self.two_tone and self.attention_mask),
+                    "the two-tone output and --attention-mask both decide the output: choose "
+                    "one (--no-two-tone to use the mask)",
+                ),
+                (
+                    not (self.two_tone and self.output != "sigmoid"),
+                    "--two-tone paints with colours in [0, 1]: it needs --output sigmoid",
+                ),
             ]
         )
 
@@ -95,61 +113,6 @@ class NetSettings:
 # and runs trained on every training digit.
 FORMER_DEFAULTS = {"residual_relu": False}
 FORMER_TRAIN_DEFAULTS = {"validation": False}
-
-# Presets: `reference` is the reference design and schedule: all training digits in both
-# domains (`shuffled`), so an epoch is 937 steps at batch 64, for 100 epochs. `quick` is our
-# fastest way to a good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer
-# residual blocks, no norm on the generator's last layer (so a sigmoid can reach pure black and
-# white without waiting for a batch-norm scale to grow at lr-sized steps), a long skip that
-# carries the full-resolution stem past the bottleneck (stroke placement), an input channel
-# that reads each pixel's distance from the image's background colour (a digit on a pale
-# background), an attention mask that lets the output copy the input's pixels (the digit's
-# core), the CycleGAN paper's identity term (ties outputs to the pixels the input shows),
-# batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last two of three
-# epochs, and bf16 autocast.
-PRESETS: dict[str, dict] = {
-    "reference": {"pairing": "shuffled", "validation": False},
-    "quick": {
-        "batch_size": 64,
-        "lr": 1e-3,
-        "epochs": 3,
-        "lr_decay_epochs": 2,
-        "lambda_identity": 5.0,
-        "net": {
-            "gen_width": 16,
-            "res_blocks": 3,
-            "disc_width": 24,
-            "final_norm": False,
-            "long_skip": True,
-            "median_offset": True,
-            "attention_mask": True,
-            # Measured on validation digits over seeds 0-2 (BENCHMARKS.md, issue 16): with the
-            # reference's ReLU, means within the seeds' spread of these (accuracy 0.1 point
-            # lower, PSNR ±0.3 dB); the preset keeps the form its published figures have.
-            "residual_relu": False,
-        },
-    },
-}
-
-
-# What a preset changes for a pair of domains its choices were not made on (issue 18). The quick
-# preset was designed on mnist <-> colored-background, where the digit keeps its place and its
-# white: copying the input's digit is most of the answer, which the attention mask and the
-# identity term reward. Into or out of colored-digit the figure changes its colour and the
-# background turns white, so a copy is wrong: they hold each generator at its input (mnist <->
-# colored-digit: the discriminators win outright and nothing translates) or let the cycle be
-# met by drawing another digit (colored-background <-> colored-digit). Without them both
-# pairs translate (BENCHMARKS.md, issue 18).
-WITHOUT_COPYING = {"lambda_identity": 0.0, "net": {"attention_mask": False}}
-PAIR_PRESETS: dict[tuple[str, frozenset[str]], dict] = {
-    ("quick", frozenset({"mnist", "colored-digit"})): WITHOUT_COPYING,
-    ("quick", frozenset({"colored-background", "colored-digit"})): WITHOUT_COPYING,
-}
-
-
-def pair_preset(name: str, domain_a: str, domain_b: str) -> dict:
-    """The preset's changes for this pair of domains (either way round); none if it has none."""
-    return PAIR_PRESETS.get((name, frozenset({domain_a, domain_b})), {})
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ AttentionMask = Annotated[
 Validation = Annotated[
     bool | None, option("Leave the validation digits out of training (reference: no; else yes).")
 ]
+TwoTone = Annotated[
+    bool | None,
+    option("Draw the figure only, painted with the target's real colours (reference: no)."),
+]
 ResidualRelu = Annotated[
     bool | None, option("ReLU after each residual block's sum (reference: yes; quick: no).")
 ]

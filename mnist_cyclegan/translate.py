@@ -165,7 +165,8 @@ def write_batch(stage: Staged, batch: list[Plan], translator: Translator) -> Non
     translated = translator.translate_uint8(stack, way)
     round_trip = None
     if batch[0].cycle_target is not None:
-        round_trip = translator.translate_uint8(translated, "b2a" if way == "a2b" else "a2b")
+        back = "b2a" if way == "a2b" else "a2b"
+        round_trip = translator.translate_uint8(translated, back, colours_of=stack)
     for i, plan in enumerate(batch):
         stage.write(plan.target, png_writer(translated[i]))
         if round_trip is not None:

@@ -16,7 +16,8 @@ from mnist_cyclegan.data import domain_arrays
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
-    """A quick-design model, so the export covers the median offset and the attention mask."""
+    """A quick-design model, so the export covers the median offset and the two-tone output
+    (its palette picked by a hash of the input's pixels inside the graph)."""
     out = tmp_path_factory.mktemp("export") / "run"
     args = ["train", "--preset", "quick", "--out", out, "--steps", "3", *TINY]
     result = run_cli(CliRunner(), *args)

@@ -56,12 +56,13 @@ def test_a_short_quick_run_moves_outputs_into_the_target_domain(
 def test_the_quick_preset_does_not_copy_inputs_on_pairs_that_change_the_figure(domain_a, domain_b):
     for a, b in ((domain_a, domain_b), (domain_b, domain_a)):
         settings = settings_for_new_run("quick", {"domain_a": a, "domain_b": b}, {})
-        assert not settings.net.attention_mask and settings.lambda_identity == 0
+        assert settings.net.two_tone and settings.lambda_identity == 0
+        assert not settings.net.attention_mask
         flagged = settings_for_new_run(
             "quick",
             {"domain_a": a, "domain_b": b, "lambda_identity": 2.0},
-            {"attention_mask": True},
+            {"attention_mask": True, "two_tone": False},
         )
         assert flagged.net.attention_mask and flagged.lambda_identity == 2.0  # flags win
     default = settings_for_new_run("quick", {}, {})
-    assert default.net.attention_mask and default.lambda_identity == 5.0
+    assert default.net.two_tone and default.lambda_identity == 5.0

@@ -192,23 +192,24 @@ def test_quick_preset_trains_and_its_weights_rebuild_its_design(runner, tmp_path
         5,
     )
     assert settings["net"]["long_skip"] is True and settings["net"]["final_norm"] is False
-    assert settings["net"]["median_offset"] is True and settings["net"]["attention_mask"] is True
+    assert settings["net"]["median_offset"] is True and settings["net"]["two_tone"] is True
+    assert settings["net"]["attention_mask"] is False
     assert settings["net"]["disc_width"] == 24
     identity = [float(row["identity"]) for row in read_losses(tmp_path / "quick" / "losses.csv")]
     assert identity and all(value > 0 for value in identity)
     g_ab, g_ba, meta = load_generators(tmp_path / "quick" / "weights.safetensors")
     assert g_ab.long_skip and g_ba.long_skip and meta.step == 12
-    assert g_ab.median_offset and g_ba.attention_mask
+    assert g_ab.median_offset and g_ba.two_tone
     with torch.no_grad():
         assert g_ab(torch.rand(2, 1, 28, 28)).shape == (2, 3, 28, 28)
 
-    switches = ["--no-long-skip", "--no-median-offset", "--no-attention-mask"]
+    switches = ["--no-long-skip", "--no-median-offset", "--no-two-tone"]
     plain = quick(tmp_path / "plain", *switches, "--train-digits", "64", "--steps", "1")
     assert plain.exit_code == 0, plain.output
     net = json.loads((tmp_path / "plain" / "config.json").read_text())["settings"]["net"]
-    assert not (net["long_skip"] or net["median_offset"] or net["attention_mask"])
+    assert not (net["long_skip"] or net["median_offset"] or net["two_tone"])
     g_ab, _, _ = load_generators(tmp_path / "plain" / "weights.safetensors")
-    assert not (g_ab.long_skip or g_ab.median_offset or g_ab.attention_mask)
+    assert not (g_ab.long_skip or g_ab.median_offset or g_ab.two_tone)
 
 
 def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):

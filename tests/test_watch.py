@@ -59,14 +59,15 @@ def test_outputs_that_stay_in_the_source_domain_are_reported(checker):
 
 
 def test_a_forced_failure_warns_in_train_and_eval(runner, tmp_path):
-    """The quick preset on mnist <-> colored-digit as it was (attention mask on), with the
+    """The quick preset on mnist <-> colored-digit as it was (attention mask on, no two-tone
+    output), with the
     identity term turned up: the generators keep returning their inputs and the
     discriminators win (issue 18's failure)."""
     out = tmp_path / "run"
     args = ["train", "--out", out, "--preset", "quick", "--domain-b", "colored-digit"]
     tiny = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
     forced = ["--train-digits", "640", "--steps", "150", "--lambda-identity", "50"]
-    forced.append("--attention-mask")  # the preset as it was for every pair: it copies
+    forced += ["--attention-mask", "--no-two-tone"]  # the preset as it was: it copies
     result = run_cli(runner, *args, *tiny, *forced, "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "discriminator has won outright" in result.stderr

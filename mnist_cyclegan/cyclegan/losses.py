@@ -33,15 +33,21 @@ def as_input(images: torch.Tensor, channels: int) -> torch.Tensor | None:
     return None
 
 
-def identity_loss(generator: torch.nn.Module, target: torch.Tensor, channels: int) -> torch.Tensor:
+def identity_loss(
+    generator: torch.nn.Module,
+    target: torch.Tensor,
+    channels: int,
+    palette: torch.Tensor | None = None,
+) -> torch.Tensor:
     """CycleGAN's identity term |F(x) − x| for a generator F into x's domain that takes
     `channels`-channel inputs: fed an image that already belongs there, it should change
     nothing. It ties the output to the input's exact pixel values, which the GAN and cycle
-    losses alone leave loose. Zero where x cannot be fed to F without loss (see `as_input`)."""
+    losses alone leave loose. Zero where x cannot be fed to F without loss (see `as_input`).
+    A two-tone F paints with x's own `palette`."""
     source = as_input(target, channels)
     if source is None:
         return target.new_zeros(())
-    return l1(generator(source).float(), target)
+    return l1(generator(source, palette).float(), target)
 
 
 INK_FLOOR = 0.1  # an output whose strongest ink is fainter than this reads as faint, not as ink

@@ -15,6 +15,7 @@ from torch import nn
 
 from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN, Layers, SamePad
+from mnist_cyclegan.cyclegan.palette import BANK_SIZE, bank_index, compose, figure_map
 
 
 def norm_layer(channels: int, settings: NetSettings, layers: Layers) -> nn.Module:
@@ -74,6 +75,11 @@ class Generator(nn.Module):
     last conv also predicts a per-pixel mask that mixes the generated image with the input
     itself (grey repeated into RGB, or RGB averaged to grey): the digit's core, whose grey
     levels the other domain keeps, can be copied exactly instead of redrawn.
+
+    With `two_tone` (not in the reference) the last conv draws only the figure, a coverage and
+    a shade, painted with a palette of the target domain's colours (see palette.py): given, as
+    in training, or else from `palette_bank` (real palettes, stored with the weights). The
+    stem's features also read the palette, as a bias per channel.
     """
 
     def __init__(
@@ -95,26 +101,36 @@ class Generator(nn.Module):
         body += conv_norm_relu(layers.upsample(2 * w, w), w)
         self.stem_end, self.head_start = 4, len(body)  # stem: pad, conv, norm, ReLU
         head_outputs = out_channels + 1 if settings.attention_mask else out_channels
+        if settings.two_tone:
+            head_outputs = 2  # coverage and shade
+            self.register_buffer("palette_bank", torch.zeros(BANK_SIZE, 2, out_channels))
+            self.palette_in = nn.Linear(2 * out_channels, w)  # the palette, as a stem bias
         body += [layers.reflect_pad(3), layers.image_conv(w, head_outputs, 7)]
         if settings.final_norm:
             body += [norm_layer(head_outputs, settings, layers)]
-        body += [nn.Sigmoid() if settings.output == "sigmoid" else nn.Tanh()]
+        if not settings.two_tone:  # two-tone: compose() takes the logits
+            body += [nn.Sigmoid() if settings.output == "sigmoid" else nn.Tanh()]
         self.model = nn.Sequential(*body)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.long_skip, self.median_offset = settings.long_skip, settings.median_offset
         self.attention_mask, self.output = settings.attention_mask, settings.output
+        self.two_tone = settings.two_tone
         initialise(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, palette: torch.Tensor | None = None) -> torch.Tensor:
+        """G(x); a two-tone generator paints with `palette` (N×2×C: ink, paper) if given."""
         image = x
+        if self.two_tone and palette is None:
+            palette = self.palette_bank[bank_index(image, len(self.palette_bank))]
         if self.median_offset:
             x = torch.cat([x, minus_median(x).abs()], dim=1)
-        if self.long_skip:
-            stem = self.model[: self.stem_end](x)
-            decoded = self.model[self.stem_end : self.head_start](stem)
-            y = self.model[self.head_start :](decoded + stem)
-        else:
-            y = self.model(x)
+        stem = self.model[: self.stem_end](x)
+        if self.two_tone:  # the figure's shade depends on its ink (a mid-grey one is brightened)
+            stem = stem + self.palette_in(palette.flatten(1).to(stem.dtype))[:, :, None, None]
+        decoded = self.model[self.stem_end : self.head_start](stem)
+        y = self.model[self.head_start :](decoded + stem if self.long_skip else decoded)
+        if self.two_tone:
+            return compose(y, palette, figure_map(image))
         if not self.attention_mask:
             return y
         generated, mask = y[:, : self.out_channels], y[:, self.out_channels :]

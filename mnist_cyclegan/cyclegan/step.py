@@ -28,9 +28,11 @@ from mnist_cyclegan.cyclegan.losses import (
     shape_loss,
 )
 from mnist_cyclegan.cyclegan.networks import Networks
+from mnist_cyclegan.cyclegan.palette import estimate_palette
 from mnist_cyclegan.cyclegan.pool import ImagePool
 
 LOSS_NAMES = ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "identity", "d_a", "d_b")
+Palettes = tuple[torch.Tensor | None, torch.Tensor | None]  # (the target's, the input's own)
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -88,17 +90,20 @@ def half_cycle(
     real_x: torch.Tensor,
     noise: torch.Tensor | None,
     settings: TrainSettings,
+    palettes: Palettes = (None, None),
 ) -> HalfCycle:
-    """G: X → Y judged by D_Y, F: Y → X closing the cycle, and F's identity term on x."""
+    """G: X → Y judged by D_Y, F: Y → X closing the cycle, and F's identity term on x.
+    Two-tone generators paint G(x) with `palettes[0]` (a real y's) and F(G(x)) with x's own."""
+    palette_y, palette_x = palettes
     with autocast_for(real_x.device, settings.precision):
-        fake_y = g(real_x)  # G(x)
-        rec_x = f(jitter(fake_y, noise))  # F(G(x)) ≈ x
+        fake_y = g(real_x, palette_y)  # G(x)
+        rec_x = f(jitter(fake_y, noise), palette_x)  # F(G(x)) ≈ x
         gan = generator_gan_loss(d_y(fake_y).float())  # (D_Y(G(x)) − 1)²
         cycle = l1(rec_x.float(), real_x)  # |F(G(x)) − x|
         total = gan + settings.lambda_cycle * cycle
         identity = real_x.new_zeros(())
         if settings.lambda_identity:
-            identity = identity_loss(f, real_x, fake_y.shape[1])  # |F(x) − x|
+            identity = identity_loss(f, real_x, fake_y.shape[1], palette_x)  # |F(x) − x|
             total = total + settings.lambda_identity * identity
         if settings.lambda_shape:
             total = total + settings.lambda_shape * shape_loss(
@@ -152,16 +157,23 @@ def generator_update(
         cycle_noise(x.shape, settings.cycle_noise, x.device) for x in (real_b, real_a)
     )
 
-    def half(g, f, d_y, real_x, noise) -> Callable[[], tuple[HalfCycle, list[torch.Tensor]]]:
+    palette_a, palette_b = (
+        (estimate_palette(real_a), estimate_palette(real_b))
+        if settings.net.two_tone
+        else (None, None)
+    )
+
+    def half(g, f, d_y, real_x, noise, palettes) -> Callable[[], tuple[HalfCycle, list]]:
         def run():
-            terms = half_cycle(g, f, d_y, real_x, noise, settings)
+            terms = half_cycle(g, f, d_y, real_x, noise, settings, palettes)
             return terms, gradients(terms.total, params)
 
         return run
 
     (a2b, grads_a2b), (b2a, grads_b2a) = run_halves(
-        half(nets.g_ab, nets.g_ba, nets.d_b, real_a, noise_b),  # a → b → a, judged by D_b
-        half(nets.g_ba, nets.g_ab, nets.d_a, real_b, noise_a),  # b → a → b, judged by D_a
+        # a → b → a, judged by D_b; b → a → b, judged by D_a
+        half(nets.g_ab, nets.g_ba, nets.d_b, real_a, noise_b, (palette_b, palette_a)),
+        half(nets.g_ba, nets.g_ab, nets.d_a, real_b, noise_a, (palette_a, palette_b)),
         nets.named().values(),
     )
     set_grads(params, grads_a2b, grads_b2a)

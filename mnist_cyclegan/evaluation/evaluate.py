@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
+from mnist_cyclegan.cyclegan.palette import painted_like
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.data import EMBEDDED, DomainArrays, validation_indices
 from mnist_cyclegan.errors import MnistganError
@@ -83,12 +84,19 @@ def translate_batches(
     output: str,
     device: torch.device,
     batch: int = 500,
+    colours_of: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Apply a generator to uint8 images in batches; uint8 results of the target's shape."""
+    """Apply a generator to uint8 images in batches; uint8 results of the target's shape. A
+    two-tone generator paints in the colours of `colours_of` (a cycle's originals) if given."""
     results = []
     for start in range(0, len(images), batch):
-        chunk = channels_first(images[start : start + batch])
-        results.append(to_pixels(generator(to_model(chunk.to(device), output)), output))
+        chunk = to_model(channels_first(images[start : start + batch]).to(device), output)
+        originals = None
+        if colours_of is not None:
+            originals = to_model(
+                channels_first(colours_of[start : start + batch]).to(device), output
+            )
+        results.append(to_pixels(painted_like(generator, chunk, originals), output))
     return np.concatenate(results)
 
 
@@ -242,7 +250,7 @@ def evaluate(
         labels = source.arrays.y_test[:limit]
         grey = source.grey[:limit] if source.grey is not None else None
         outputs = translate_batches(forward, inputs, output, device)
-        cycled = translate_batches(backward, outputs, output, device)
+        cycled = translate_batches(backward, outputs, output, device, colours_of=inputs)
         scores = direction_scores(
             outputs=outputs, cycled=cycled, inputs=inputs, labels=labels, grey=grey,
             target=target, limit=limit, device=device,

@@ -9,6 +9,7 @@ from torch import nn
 from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.bn_stats import recalibrated_copy
 from mnist_cyclegan.cyclegan.networks import Networks
+from mnist_cyclegan.cyclegan.palette import painted_like
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.images import grid, to_rgb, upscale
 from mnist_cyclegan.training.batches import TrainingData
@@ -54,6 +55,7 @@ def sample_sheet(g_ab: nn.Module, g_ba: nn.Module, data: TrainingData, output: s
     """Rows: A inputs, A→B, A→B→A, B inputs, B→A, B→A→B (8 fixed test digits each)."""
     real_a, real_b = to_model(data.test_a, output), to_model(data.test_b, output)
     fake_b, fake_a = g_ab(real_a), g_ba(real_b)
-    rows = [real_a, fake_b, g_ba(fake_b), real_b, fake_a, g_ab(fake_a)]
+    back_a, back_b = painted_like(g_ba, fake_b, real_a), painted_like(g_ab, fake_a, real_b)
+    rows = [real_a, fake_b, back_a, real_b, fake_a, back_b]
     pixels = np.concatenate([to_rgb(to_pixels(row, output)) for row in rows])
     return upscale(grid(pixels, columns=8), 3)

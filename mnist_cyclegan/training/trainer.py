@@ -17,6 +17,7 @@ import torch
 from mnist_cyclegan import __version__
 from mnist_cyclegan.config import RunOptions, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks, build_networks
+from mnist_cyclegan.cyclegan.palette import fill_banks
 from mnist_cyclegan.cyclegan.pixels import to_model
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import (
@@ -124,6 +125,8 @@ class Trainer:
         channels = (self.data.arrays_a.channels, self.data.arrays_b.channels)
         layers = layers_for(self.kernels)
         nets = build_networks(self.settings.net, *channels, self.settings.seed, self.device, layers)
+        targets = {"g_ab": self.data.train_b, "g_ba": self.data.train_a}
+        fill_banks({"g_ab": nets.g_ab, "g_ba": nets.g_ba}, targets, self.settings.seed)
         for name, module in nets.named().items():
             setattr(
                 nets, name.lower(), distributed.sync_batch_norm(module, self.world, self.device)

@@ -1,0 +1,58 @@
+"""Print issue 18's table (BENCHMARKS.md) from a folder `every_pair.sh` filled: per pair,
+seed and direction the share in the target domain, digit accuracy against its ceiling, PSNR,
+background std, colour distances and the colour's dependence on the class, training time.
+
+    python benchmarks/pair_table.py OUT_DIR [--split test|val]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HEADER = (
+    "| pair | seed | direction | in target | digit acc. (ceiling) | PSNR | background std "
+    "| colour W1 / joint (real) | colour ~ class (real) | training |"
+)
+
+
+def colour_cells(row: dict) -> tuple[str, str]:
+    if "color_w1" not in row:
+        return "–", "–"
+    w1 = f"{row['color_w1']:.1f} / {row['color_sliced_w1']:.1f} ({row['color_sliced_w1_real']:.1f})"
+    eta = f"{row['color_class_dependence']:.3f} ({row['color_class_dependence_real']:.3f})"
+    return w1, eta
+
+
+def table_rows(folder: Path, split: str) -> list[str]:
+    lines = []
+    for scores in sorted(folder.glob(f"*.{split}.json")):
+        a, b, style, seed = scores.name.split(".")[0].split("--")
+        seconds = scores.with_name(scores.name.split(".")[0] + ".seconds")
+        took = f"{float(seconds.read_text()):.0f} s" if seconds.exists() else "–"
+        values = json.loads(scores.read_text())
+        for key, arrow in (("a2b", "A→B"), ("b2a", "B→A")):
+            row = values[key]
+            w1, eta = colour_cells(row)
+            lines.append(
+                f"| {a} ↔ {b} ({style}) | {seed[1:]} | {arrow} "
+                f"| {row['target_domain_share']:.2%} "
+                f"| {row['accuracy']:.2%} ({row['accuracy_ceiling']:.2%}) | {row['psnr']:.2f} "
+                f"| {row['flatness']:.2f} | {w1} | {eta} | {took if key == 'a2b' else ''} |"
+            )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--split", default="test", choices=("test", "val"))
+    args = parser.parse_args()
+    print(HEADER)
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(table_rows(args.folder, args.split)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Two-tone outputs: a figure in one colour over a flat background of another (issue 18).
+
+Every domain this tool renders is a grey figure composited over two colours: white on black
+(mnist), white on a colour (colored-background), a colour on white (colored-digit), with the
+grey value as a hard mask (`threshold`) or as coverage (`blend`). A generator that paints all
+pixels itself must learn that structure and falls short of it in three ways (BENCHMARKS.md):
+the background comes out mottled, the colours it invents depend on the digit's class (it has
+nothing else to draw them from), and a generator into grey hides the input's colour in faint
+pixel values so the cycle can rebuild it, which costs the grey output its fidelity.
+
+With `two_tone` (not in the reference) the generator draws only the figure: per pixel a
+coverage m and a shade s, and the output is m · min(s · ink, 1) + (1 − m) · paper, for a
+*palette* (ink, paper) given from outside. In training the palette of a translation is that of
+a real image of the target domain from the same batch (unpaired with the input, so the colour
+cannot depend on the digit), and the way back uses the input's own palette, which the cycle
+then need not hide anywhere. After training a generator draws palettes from a bank of its
+target domain's real palettes, picked by a hash of the input's pixels: colours spread as the
+data's do, independent of the digit, and the same input always gets the same colour.
+"""
+
+from __future__ import annotations
+
+import torch
+
+BANK_SIZE = 4096  # palettes a generator keeps of its target domain's real images (96 KB)
+RING = 2  # the width of the frame a palette reads the background colour from
+MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a mid-grey ink to white
+# The coverage starts from the input's own figure: logit ± FIGURE_PRIOR where the input's figure
+# is or is not (sigmoid(4) = 0.98), which the network then corrects. Without it a generator
+# into a mostly white domain can first learn to paint nothing at all, the discriminator then
+# wins outright and the saturated sigmoid gives no way back (a tiny mnist -> colored-digit
+# run did exactly that). The figure stays in place in every pair of these domains.
+FIGURE_PRIOR = 4.0
+FIGURE_FLOOR = 0.1  # an image whose strongest figure pixel is fainter than this is all paper
+# Odd multipliers per pixel position for the bank's hash: any fixed spread of integers will do.
+HASH_MULTIPLIER, HASH_MODULUS = 40_503, 1_000_003
+
+
+def border(images: torch.Tensor) -> torch.Tensor:
+    """The pixels of each image's outer frame, N×C×P: the background, as figures in these
+    domains are centred (MNIST's digits sit in a 20×20 box inside 28×28)."""
+    height, width = images.shape[-2:]
+    if min(height, width) <= 2 * RING:
+        return images.flatten(2)
+    top_bottom = torch.cat([images[..., :RING, :], images[..., -RING:, :]], dim=-2)
+    sides = torch.cat([images[..., RING:-RING, :RING], images[..., RING:-RING, -RING:]], dim=-1)
+    return torch.cat([top_bottom.flatten(2), sides.flatten(2)], dim=2)
+
+
+def frame_median(images: torch.Tensor) -> torch.Tensor:
+    """Each image's per-channel median over its frame, N×C: its background colour."""
+    frame = border(images)
+    if torch.onnx.is_in_onnx_export():  # ONNX has no median: the same (lower) one, by sorting
+        return frame.sort(dim=2).values[..., (frame.shape[2] - 1) // 2]
+    return frame.median(dim=2).values
+
+
+def figure_map(images: torch.Tensor) -> torch.Tensor:
+    """Where each image's figure is, whatever its colours: each pixel's largest distance from
+    the background colour, scaled by the image's strongest and saturating at half of it;
+    N×1×H×W in [0, 1]. White on black, white on a colour and a colour on white all give the
+    digit's outline."""
+    distance = (images - frame_median(images)[:, :, None, None]).abs().amax(dim=1, keepdim=True)
+    peak = distance.flatten(1).amax(dim=1).clamp(min=FIGURE_FLOOR)[:, None, None, None]
+    return (2.0 * distance / peak).clamp(max=1.0)
+
+
+@torch.no_grad()
+def estimate_palette(images: torch.Tensor) -> torch.Tensor:
+    """Each image's (ink, paper) colours, N×2×C in the images' own values: paper is the
+    per-channel median of the frame, ink the pixel farthest from it (the figure's strongest
+    colour; for a mid-grey figure on a pale background that is its darkest pixel, which the
+    shade can brighten up to white)."""
+    images = images.float()
+    paper = frame_median(images)  # N×C
+    distance = (images - paper[:, :, None, None]).square().sum(dim=1).flatten(1)  # N×HW
+    farthest = distance.argmax(dim=1)
+    ink = images.flatten(2).gather(2, farthest[:, None, None].expand(-1, images.shape[1], 1))
+    return torch.stack([ink[..., 0], paper], dim=1)
+
+
+def compose(logits: torch.Tensor, palette: torch.Tensor, figure: torch.Tensor) -> torch.Tensor:
+    """The image from the generator's two logit maps, a palette N×2×C and the input's figure
+    map: m · min(s · ink, 1) + (1 − m) · paper, with coverage m = σ(logit + FIGURE_PRIOR ·
+    (2 · figure − 1)) and shade s = MAX_SHADE · σ(logit)."""
+    prior = FIGURE_PRIOR * (2 * figure.to(logits.dtype) - 1)
+    coverage = torch.sigmoid(logits[:, :1] + prior)
+    shade = MAX_SHADE * torch.sigmoid(logits[:, 1:2])
+    ink = palette[:, 0, :, None, None].to(logits.dtype)
+    paper = palette[:, 1, :, None, None].to(logits.dtype)
+    return coverage * (shade * ink).clamp(max=1.0) + (1 - coverage) * paper
+
+
+def bank_index(images: torch.Tensor, bank_size: int) -> torch.Tensor:
+    """A palette index per image from a hash of its pixels as uint8 values, in integers (the
+    same on every device): unrelated to the digit's class, fixed for a given input."""
+    pixels = (images.float().clamp(0, 1) * 255).round().to(torch.int64).flatten(1)
+    positions = torch.arange(pixels.shape[1], device=images.device, dtype=torch.int64)
+    weights = (positions * HASH_MULTIPLIER + 1) % HASH_MODULUS
+    return (pixels * weights).sum(dim=1) % bank_size
+
+
+def painted_like(
+    generator: torch.nn.Module, images: torch.Tensor, originals: torch.Tensor | None
+) -> torch.Tensor:
+    """generator(images), a two-tone one painting in the colours of `originals` (model values,
+    one per image) where given: the way back of a round trip returns the input's own colours,
+    as in training, instead of the bank's."""
+    if originals is None or not getattr(generator, "two_tone", False):
+        return generator(images)
+    return generator(images, estimate_palette(originals))
+
+
+@torch.no_grad()
+def bank_from(pixels: torch.Tensor, seed: int) -> torch.Tensor:
+    """BANK_SIZE palettes of real images (N×C×H×W uint8), drawn by `seed`, in [0, 1]; with
+    fewer images than that, they repeat."""
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randint(len(pixels), (BANK_SIZE,), generator=generator).to(pixels.device)
+    return estimate_palette(pixels[picks].float() / 255.0)
+
+
+@torch.no_grad()
+def fill_banks(generators: dict[str, torch.nn.Module], pixels: dict[str, torch.Tensor], seed: int):
+    """Give each two-tone generator the palettes of its target domain's training images
+    (`pixels` by the same keys); generators without a bank are left as they are."""
+    for offset, (name, generator) in enumerate(generators.items()):
+        if getattr(generator, "two_tone", False):
+            generator.palette_bank.copy_(bank_from(pixels[name], seed + offset))

@@ -1,0 +1,65 @@
+"""The presets `train --preset` names, and what a preset changes for a pair of domains.
+
+Plain dictionaries of settings (config.py turns them into `TrainSettings`), so that every
+choice a preset makes sits in one place with the measurement behind it (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+# Presets: `reference` is the reference design and schedule: all training digits in both
+# domains (`shuffled`), so an epoch is 937 steps at batch 64, for 100 epochs. `quick` is our
+# fastest way to a good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer
+# residual blocks, no norm on the generator's last layer (so a sigmoid can reach pure black and
+# white without waiting for a batch-norm scale to grow at lr-sized steps), a long skip that
+# carries the full-resolution stem past the bottleneck (stroke placement), an input channel
+# that reads each pixel's distance from the image's background colour (a digit on a pale
+# background), a two-tone output (the generator draws the figure; the colours are a real
+# target image's, so backgrounds are flat and colours do not depend on the digit: issue 18,
+# cyclegan/palette.py), the CycleGAN paper's identity term (ties outputs to the pixels the
+# input shows), batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last
+# two of three epochs, and bf16 autocast.
+PRESETS: dict[str, dict] = {
+    "reference": {"pairing": "shuffled", "validation": False},
+    "quick": {
+        "batch_size": 64,
+        "lr": 1e-3,
+        "epochs": 3,
+        "lr_decay_epochs": 2,
+        "lambda_identity": 5.0,
+        "net": {
+            "gen_width": 16,
+            "res_blocks": 3,
+            "disc_width": 24,
+            "final_norm": False,
+            "long_skip": True,
+            "median_offset": True,
+            # Two-tone replaced the attention mask (AttentionGAN's copy of input pixels, the
+            # preset's choice before issue 18): BENCHMARKS.md, issue 18, second part.
+            "two_tone": True,
+            # Measured on validation digits over seeds 0-2 (BENCHMARKS.md, issue 16): with the
+            # reference's ReLU, means within the seeds' spread of these (accuracy 0.1 point
+            # lower, PSNR ±0.3 dB); the preset keeps the form its published figures have.
+            "residual_relu": False,
+        },
+    },
+}
+
+
+# What a preset changes for a pair of domains its choices were not made on (issue 18). The quick
+# preset was designed on mnist <-> colored-background, where the digit keeps its place and its
+# white: copying the input's digit is most of the answer, which the identity term (and the
+# attention mask it had then) rewards. Into or out of colored-digit the figure changes its
+# colour and the background turns white, so a copy is wrong: they held each generator at its
+# input (mnist <-> colored-digit: the discriminators won outright and nothing translated) or
+# let the cycle be met by drawing another digit (colored-background <-> colored-digit).
+# Without them both pairs translate (BENCHMARKS.md, issue 18).
+WITHOUT_COPYING = {"lambda_identity": 0.0}
+PAIR_PRESETS: dict[tuple[str, frozenset[str]], dict] = {
+    ("quick", frozenset({"mnist", "colored-digit"})): WITHOUT_COPYING,
+    ("quick", frozenset({"colored-background", "colored-digit"})): WITHOUT_COPYING,
+}
+
+
+def pair_preset(name: str, domain_a: str, domain_b: str) -> dict:
+    """The preset's changes for this pair of domains (either way round); none if it has none."""
+    return PAIR_PRESETS.get((name, frozenset({domain_a, domain_b})), {})
