@@ -4,7 +4,8 @@
 
 Times mnistgan's step for an earlier quick preset (P1), the changes BENCHMARKS.md tried on
 it (identity loss, larger batch, narrower discriminator: P2), the two generator inputs added
-after that (median offset, attention mask) and today's preset, in interleaved rounds on random
+after that (median offset, attention mask: P3, the preset until issue 18) and today's preset
+(two-tone output instead of the attention mask), in interleaved rounds on random
 inputs, and prints pairs/s and the ratio to P1. A run's wall time is
 its pairs divided by that rate, so these ratios say how the candidates trade time.
 """
@@ -22,7 +23,8 @@ from mnist_cyclegan.config import NetSettings, TrainSettings
 
 # Earlier presets ("P1", "P2" in BENCHMARKS.md) written as changes to today's, then the
 # changes that led from each to the next.
-P2 = {"median_offset": False, "attention_mask": False}
+P3 = {"two_tone": False, "attention_mask": True}
+P2 = {**P3, "median_offset": False, "attention_mask": False}
 P1 = {
     **P2,
     "batch_size": 32,
@@ -38,7 +40,8 @@ CANDIDATES: dict[str, dict] = {
     "P1 --lambda-identity 5 --batch-size 64": {**P1, "lambda_identity": 5.0, "batch_size": 64},
     "P2 (P1 + identity, batch 64, width 24)": P2,
     "P2 --median-offset": {**P2, "median_offset": True},
-    "today's quick preset (P2 + median offset, attention mask)": {},
+    "P3 (P2 + median offset, attention mask)": P3,
+    "today's quick preset (P2 + median offset, two-tone output)": {},
 }
 NET_FIELDS = {f.name for f in fields(NetSettings)}
 

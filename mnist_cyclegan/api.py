@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mnist_cyclegan.config import resolve_device
-from mnist_cyclegan.cyclegan.palette import estimate_palette
+from mnist_cyclegan.cyclegan.palette import estimate_palette, with_palette
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
@@ -109,9 +109,7 @@ class Translator:
         pad_h, pad_w = (-height) % 4, (-width) % 4
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-        generator = self.generator(direction)
-        y = generator(x) if palette is None else generator(x, palette)
-        return y[..., :height, :width]
+        return with_palette(self.generator(direction), x, palette)[..., :height, :width]
 
     def _pil(self, image: Image.Image, direction: str) -> Image.Image:
         pixels = to_8bit(image)  # as translate reads files: 16-bit and float grey scaled

@@ -14,10 +14,12 @@ from scipy.stats import chi2_contingency
 
 from mnist_cyclegan.cyclegan.palette import (
     BANK_SIZE,
+    FIGURE_PRIOR,
     MAX_SHADE,
     bank_index,
     compose,
     estimate_palette,
+    figure_map,
 )
 from mnist_cyclegan.data import load_mnist
 from mnist_cyclegan.domains import draw_colors, render
@@ -93,6 +95,22 @@ def test_mnist_reads_as_its_brightest_pixel_on_black(digits):
     palette = estimate_palette(as_model(grey))
     assert torch.equal(palette[:, 1, 0], torch.zeros(len(grey)))
     assert torch.equal(palette[:, 0, 0], torch.from_numpy(grey.max(axis=(1, 2))).float() / 255)
+
+
+@pytest.mark.parametrize("domain", ["mnist", "colored-background", "colored-digit"])
+def test_an_untrained_coverage_starts_from_the_input_figure(digits, domain):
+    """Zero logits (what a generator starts near) cover the input's figure more than its
+    background, in every domain: the painted output starts as the input's digit."""
+    grey, _ = digits
+    images = as_model(render(grey, domain, draw_colors(len(grey), seed=7)))
+    figure = figure_map(images)
+    on_figure = torch.from_numpy(grey >= 127.5)[:, None]
+    assert figure[on_figure].min() > 0.5 or domain == "colored-background"
+    assert figure[on_figure].mean() > 0.95 and figure[~on_figure].mean() < 0.1
+    white_on_black = torch.stack([torch.ones(len(grey), 3), torch.zeros(len(grey), 3)], dim=1)
+    painted = compose(torch.zeros(len(grey), 2, 28, 28), white_on_black, figure).mean(dim=1)
+    inside, outside = painted[on_figure[:, 0]].mean(), painted[~on_figure[:, 0]].mean()
+    assert inside > torch.sigmoid(torch.tensor(FIGURE_PRIOR)) - 0.05 > outside + 0.3
 
 
 def test_the_bank_index_is_a_fixed_spread_unrelated_to_the_digit():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from mnist_cyclegan.cyclegan.networks import minus_median
+from mnist_cyclegan.cyclegan.palette import with_palette
 
 
 def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -47,7 +48,7 @@ def identity_loss(
     source = as_input(target, channels)
     if source is None:
         return target.new_zeros(())
-    return l1(generator(source, palette).float(), target)
+    return l1(with_palette(generator, source, palette).float(), target)
 
 
 INK_FLOOR = 0.1  # an output whose strongest ink is fainter than this reads as faint, not as ink

@@ -28,7 +28,7 @@ from mnist_cyclegan.cyclegan.losses import (
     shape_loss,
 )
 from mnist_cyclegan.cyclegan.networks import Networks
-from mnist_cyclegan.cyclegan.palette import estimate_palette
+from mnist_cyclegan.cyclegan.palette import estimate_palette, with_palette
 from mnist_cyclegan.cyclegan.pool import ImagePool
 
 LOSS_NAMES = ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "identity", "d_a", "d_b")
@@ -96,8 +96,8 @@ def half_cycle(
     Two-tone generators paint G(x) with `palettes[0]` (a real y's) and F(G(x)) with x's own."""
     palette_y, palette_x = palettes
     with autocast_for(real_x.device, settings.precision):
-        fake_y = g(real_x, palette_y)  # G(x)
-        rec_x = f(jitter(fake_y, noise), palette_x)  # F(G(x)) ≈ x
+        fake_y = with_palette(g, real_x, palette_y)  # G(x)
+        rec_x = with_palette(f, jitter(fake_y, noise), palette_x)  # F(G(x)) ≈ x
         gan = generator_gan_loss(d_y(fake_y).float())  # (D_Y(G(x)) − 1)²
         cycle = l1(rec_x.float(), real_x)  # |F(G(x)) − x|
         total = gan + settings.lambda_cycle * cycle
