@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import TINY, assert_one_line_error, run_cli
+from PIL import Image
 from scipy.stats import chi2_contingency
+from typer.testing import CliRunner
 
 from mnist_cyclegan.cyclegan.palette import (
     BANK_SIZE,
@@ -130,19 +132,26 @@ def test_the_bank_index_is_a_fixed_spread_unrelated_to_the_digit():
     assert (bank_index(shifted, BANK_SIZE) != index).float().mean() > 0.9
 
 
-def test_two_tone_runs_store_their_bank_and_paint_flat_backgrounds(runner, tmp_path):
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def two_tone_run(tmp_path_factory):
+    """The quick preset (two-tone) on mnist <-> colored-background, tiny: 120 steps."""
+    out = tmp_path_factory.mktemp("two-tone") / "run"
     tiny = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
     args = ["train", "--out", out, "--preset", "quick", "--domain-b", "colored-background"]
     args += [*tiny, "--train-digits", "640", "--steps", "120", "--device", "cpu"]
-    assert run_cli(runner, *args).exit_code == 0
-    g_ab, _, meta = load_generators(out / "weights.safetensors")
+    result = run_cli(CliRunner(), *args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_two_tone_runs_store_their_bank_and_paint_flat_backgrounds(runner, tmp_path, two_tone_run):
+    weights = two_tone_run / "weights.safetensors"
+    g_ab, _, meta = load_generators(weights)
     assert meta.net.two_tone
     # Real colored-background palettes, drawn from all 640 training images (4,096 draws leave
     # almost none out): as many distinct background colours, no empty (zero) rows.
     assert len(torch.unique(g_ab.palette_bank[:, 1], dim=0)) >= 600
     json_out = tmp_path / "scores.json"
-    weights = out / "weights.safetensors"
     scored = run_cli(runner, "eval", weights, "--limit", "1000", "--json", json_out)
     assert scored.exit_code == 0, scored.output
     a2b = json.loads(json_out.read_text())["a2b"]
@@ -151,6 +160,27 @@ def test_two_tone_runs_store_their_bank_and_paint_flat_backgrounds(runner, tmp_p
     # colour on class is ~0.009 by chance (real colours: 0.007 here; this run 0.008).
     assert a2b["flatness"] < 2.0, a2b
     assert a2b["color_class_dependence"] < 0.03, a2b
+
+
+def test_a_round_trip_comes_back_in_the_input_colours(runner, tmp_path, two_tone_run):
+    """translate --cycle: colored-background -> mnist -> colored-background paints the way back
+    with the input's own palette, as training does, not with one from the bank."""
+    grey = load_mnist().x_test[:6]
+    colors = np.array([[200, 30, 40], [20, 90, 200], [250, 240, 10]] * 2, dtype=np.uint8)
+    images = render(grey, "colored-background", colors)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(inputs / f"{index}.png")
+    weights = two_tone_run / "weights.safetensors"
+    args = ["translate", weights, inputs, tmp_path / "out", "--direction", "b2a", "--cycle"]
+    result = run_cli(runner, *args)
+    assert result.exit_code == 0, result.output
+    for index, color in enumerate(colors):
+        back = np.asarray(Image.open(tmp_path / "out" / f"{index}.cycle.png"))
+        assert back.shape == (28, 28, 3)
+        corner = back[:3, :3].reshape(-1, 3).astype(int)  # background, away from the digit
+        assert np.abs(corner - color.astype(int)).max() <= 2, (index, corner[0], color)
 
 
 @pytest.mark.parametrize(
