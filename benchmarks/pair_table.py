@@ -25,9 +25,24 @@ def colour_cells(row: dict) -> tuple[str, str]:
     return w1, eta
 
 
+PAIR_ORDER = (
+    "mnist--colored-background",
+    "mnist--colored-digit",
+    "colored-background--colored-digit",
+)
+
+
+def run_order(scores: Path) -> tuple:
+    """The issue's pair order, then style and seed; other pairs after."""
+    a, b, style, seed = scores.name.split(".")[0].split("--")
+    pair = f"{a}--{b}"
+    rank = PAIR_ORDER.index(pair) if pair in PAIR_ORDER else len(PAIR_ORDER)
+    return rank, pair, style, int(seed[1:])
+
+
 def table_rows(folder: Path, split: str) -> list[str]:
     lines = []
-    for scores in sorted(folder.glob(f"*.{split}.json")):
+    for scores in sorted(folder.glob(f"*.{split}.json"), key=run_order):
         a, b, style, seed = scores.name.split(".")[0].split("--")
         seconds = scores.with_name(scores.name.split(".")[0] + ".seconds")
         took = f"{float(seconds.read_text()):.0f} s" if seconds.exists() else "–"
