@@ -126,7 +126,7 @@ class Generator(nn.Module):
             x = torch.cat([x, minus_median(x).abs()], dim=1)
         stem = self.model[: self.stem_end](x)
         if self.two_tone:  # the figure's shade depends on its ink (a mid-grey one is brightened)
-            stem = stem + self.palette_in(palette.flatten(1).to(stem.dtype))[:, :, None, None]
+            stem = stem + self.palette_bias(palette).to(stem.dtype)[:, :, None, None]
         decoded = self.model[self.stem_end : self.head_start](stem)
         y = self.model[self.head_start :](decoded + stem if self.long_skip else decoded)
         if self.two_tone:
@@ -137,6 +137,13 @@ class Generator(nn.Module):
         if self.output == "tanh":
             mask = (mask + 1) / 2
         return mask * generated + (1 - mask) * self.as_output_channels(image)
+
+    def palette_bias(self, palette: torch.Tensor) -> torch.Tensor:
+        """`palette_in` applied in fp32 as a sum of products, not a matmul: a step's two halves
+        run it at once on two threads, where the matmul's weight gradient was not the same
+        from run to run (tests/test_side_by_side.py). N×2×C → N×width."""
+        weight, bias = self.palette_in.weight, self.palette_in.bias
+        return (palette.flatten(1).float()[:, None, :] * weight[None]).sum(dim=2) + bias
 
     def as_output_channels(self, image: torch.Tensor) -> torch.Tensor:
         """The input as the output domain holds an image: grey repeated into RGB, RGB averaged
