@@ -3,7 +3,8 @@
 # trained alone and scored on the 10,000 test digits (`--split val` to design on validation).
 #   benchmarks/every_pair.sh OUT_DIR [SEEDS...]          (default seeds: 0 1 2)
 # Then: python benchmarks/pair_table.py OUT_DIR
-# Env: SPLIT=test|val, PAIRS="A:B ..." to run some pairs only, STYLE=threshold|blend.
+# Env: SPLIT=test|val, PAIRS="A:B ..." to run some pairs only, STYLE=threshold|blend,
+# EXTRA="--flag value ..." appended to every train command (a variant of the preset).
 set -euo pipefail
 out=${1:?usage: every_pair.sh OUT_DIR [SEEDS...]}
 shift
@@ -20,7 +21,7 @@ for pair in $pairs; do
       rm -rf "$run"
       start=$(date +%s)
       mnistgan train --preset quick --domain-a "$a" --domain-b "$b" --style "$style" \
-        --seed "$seed" --out "$run" > "$run.train.log" 2>&1
+        --seed "$seed" --out "$run" ${EXTRA:-} > "$run.train.log" 2>&1
       echo $(( $(date +%s) - start )) > "$run.seconds"
     fi
     mnistgan eval "$run/weights.safetensors" --split "$split" --json "$run.$split.json" \

@@ -16,8 +16,10 @@ from __future__ import annotations
 # background), a two-tone output (the generator draws the figure; the colours are a real
 # target image's, so backgrounds are flat and colours do not depend on the digit: issue 18,
 # cyclegan/palette.py), the CycleGAN paper's identity term (ties outputs to the pixels the
-# input shows), batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last
-# two of three epochs, and bf16 autocast.
+# input shows), noise on the fakes before the way back (a grey level a domain erases cannot be
+# hidden in faint pixels for the cycle: the runs that went wrong did that; issue 18, third
+# part), batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last two of
+# three epochs, and bf16 autocast.
 PRESETS: dict[str, dict] = {
     "reference": {"pairing": "shuffled", "validation": False},
     "quick": {
@@ -26,6 +28,10 @@ PRESETS: dict[str, dict] = {
         "epochs": 3,
         "lr_decay_epochs": 2,
         "lambda_identity": 5.0,
+        # std 0.1 of the [0, 1] range (25 grey levels): above the dot patterns the runs that went
+        # wrong hid shading in (background std 5-20 grey levels); chosen on validation digits
+        # (BENCHMARKS.md, issue 18, third part).
+        "cycle_noise": 0.1,
         "net": {
             "gen_width": 16,
             "res_blocks": 3,

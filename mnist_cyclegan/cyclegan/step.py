@@ -61,10 +61,12 @@ def autocast_for(device: torch.device, precision: str):
 
 def cycle_noise(shape: torch.Size, std: float, device: torch.device) -> torch.Tensor | None:
     """Noise for a fake before the cycle translates it back (Chu et al., 2017, "CycleGAN, a
-    master of steganography"): colour → grey loses information, and without noise the grey
-    generator learns to hide the colour in a faint background texture for the cycle loss. Noise
-    stronger than that texture makes hiding useless, so backgrounds stay clean. Drawn in fp32
-    and in element order, so it does not depend on precision or memory layout."""
+    master of steganography"): a translation that erases something (a colour; the grey shading
+    a thresholded colored-digit lacks) leaves the cycle loss unmet, and without noise the
+    generator learns to hide what was erased in a faint texture, a dot pattern the
+    discriminator then fights (the quick preset's failed runs, BENCHMARKS.md, issue 18).
+    Noise stronger than that texture makes hiding useless. Drawn in fp32 and in element
+    order, so it does not depend on precision or memory layout."""
     return std * torch.randn(shape, device=device) if std > 0 else None
 
 
