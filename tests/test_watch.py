@@ -11,8 +11,11 @@ import torch
 from conftest import run_cli
 
 from mnist_cyclegan.data import domain_arrays
+from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.evaluation.domain_check import load_domain_check
-from mnist_cyclegan.training.watch import FailureWatch
+from mnist_cyclegan.evaluation.metrics import far_background
+from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.training.watch import FailureWatch, far_backgrounds
 
 CPU = torch.device("cpu")
 HEALTHY = {"g_gan_ab": 0.4, "g_gan_ba": 0.5, "d_a": 0.2, "d_b": 0.25}
@@ -56,6 +59,42 @@ def test_outputs_that_stay_in_the_source_domain_are_reported(checker):
     grey = domain_arrays("mnist", seed=0).x_test[64:128]
     for step in (300, 400, 500, 600):
         assert not translating.outputs(step, {"a2b": digits, "b2a": grey}, CPU)
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("style", ["threshold", "blend"])
+def test_the_background_read_from_an_input_is_background(domain, style):
+    """The watch finds the background in the input itself (no true digit at hand): none of
+    the digit's core, and all the background eval's flatness reads (two pixels off any ink)."""
+    grey = domain_arrays("mnist").x_test[:200]
+    rendered = domain_arrays(domain, seed=1, style=style).x_test[:200]
+    found = far_backgrounds(channels_first(rendered))
+    assert not (found & (grey >= 128)).any()
+    assert not (far_background(grey) & ~found).any()
+
+
+def test_mottled_backgrounds_are_reported(checker):
+    """Outputs in the target domain whose backgrounds carry the dots of the runs that hid
+    shading for the way back (BENCHMARKS.md, issue 18): one warning per direction after
+    three checks in a row; the real, flat images say nothing."""
+    grey = domain_arrays("mnist").x_test[:64]
+    colored = domain_arrays("colored-background", seed=1).x_test[:64]
+    backgrounds = {
+        "a2b": far_backgrounds(channels_first(grey)),
+        "b2a": far_backgrounds(channels_first(colored)),
+    }
+    flat = {"a2b": colored, "b2a": grey}
+    dots = np.random.default_rng(0).random(grey.shape) < 0.1  # a tenth of pixels, 64 off
+    mottled = {name: np.where(dots[..., None] if x.ndim == 4 else dots, x ^ 64, x)
+               for name, x in flat.items()}  # fmt: skip
+    quiet = FailureWatch("mnist", "colored-background", 1000, checker, log_every=10)
+    loud = FailureWatch("mnist", "colored-background", 1000, checker, log_every=10)
+    said = []
+    for step in (300, 400, 500, 600):
+        assert not quiet.outputs(step, flat, CPU, backgrounds)
+        said += loud.outputs(step, mottled, CPU, backgrounds)
+    assert len(said) == 2 and all("backgrounds are not flat" in m for m in said)
+    assert said[0].startswith("step 500: mnist -> colored-background's")
 
 
 def test_a_forced_failure_warns_in_train_and_eval(runner, tmp_path):

@@ -91,9 +91,18 @@ def background_flatness(images: np.ndarray, grey: np.ndarray) -> float:
     Only pixels two or more pixels away from the true digit count, so a stroke drawn a little
     thicker is PSNR's business, and this measures texture and blotches in the background.
     """
+    return background_spread(images, far_background(grey))
+
+
+def background_spread(images: np.ndarray, background: np.ndarray) -> float:
+    """Mean within-image standard deviation (0–255) of the pixels `background` (N×H×W bool)
+    marks, averaged over channels; images with no such pixel are left out."""
     values = as_float(images)
-    mask = far_background(grey)
-    stds = [values[i][mask[i]].std(axis=0).mean() for i in range(len(images)) if mask[i].any()]
+    stds = [
+        values[i][background[i]].std(axis=0).mean()
+        for i in range(len(images))
+        if background[i].any()
+    ]
     return float(np.mean(stds)) if stds else float("nan")
 
 

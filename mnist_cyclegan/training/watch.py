@@ -1,11 +1,14 @@
 """Failure made visible while it happens: `train` warns when a run is not translating.
 
-Two failures have been seen (issue 18). The discriminators win outright (their loss near 0,
+Three failures have been seen (issue 18). The discriminators win outright (their loss near 0,
 the generators' GAN loss near 1) and stay winning: the generators get no useful push and keep
 returning their input. Or the outputs stay in the source domain: a generator that copies its
 input can satisfy the cycle and identity terms while the adversarial term fails to pull it out.
-Both are cheap to see: the first in the losses the loop already reads back, the second with the
-domain check (evaluation/domain_check.py) on a fixed batch of held-out inputs.
+Or the outputs' backgrounds fill with a dot pattern: a generator hiding, for the cycle, what
+its target domain erases (the grey shading a thresholded colored-digit lacks). All are cheap to
+see: the first in the losses the loop already reads back, the others on a fixed batch of
+held-out inputs' translations, with the domain check (evaluation/domain_check.py) and the
+spread of each output's pixels where its input shows background (real backgrounds are flat).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
+from mnist_cyclegan.cyclegan.palette import figure_map
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.evaluation.domain_check import DomainCheck, domain_of, load_domain_check
+from mnist_cyclegan.evaluation.metrics import background_spread, far_background
 from mnist_cyclegan.images import channels_first
 
 D_WINS_LOSS = 0.02  # a least-squares discriminator this sure of every real and fake image
@@ -27,7 +32,11 @@ G_LOSES_LOSS = 0.8  # ... while its generator's fakes score near 0 (GAN loss nea
 IN_TARGET_BELOW = 0.5  # fewer outputs than this in the target domain: not translating
 SAMPLES = 64  # held-out inputs per direction the domain check reads
 MIN_STRETCH = 60  # steps: the shortest stretch of failure worth a warning
-CHECKS_IN_A_ROW = 3  # domain checks that must all find the outputs outside the target
+CHECKS_IN_A_ROW = 3  # checks that must all find the outputs outside the target (or mottled)
+# Background std (0-255) of outputs where their inputs show background: real data 0, eval's
+# target 2, the quick preset's runs that hid shading in dots 5-20 (BENCHMARKS.md, issue 18).
+MOTTLED_ABOVE = 4.0
+FIGURE_TOUCHES = 0.05  # figure_map value from which a pixel belongs to the input's figure
 
 
 @dataclass
@@ -70,6 +79,7 @@ class FailureWatch:
             "b2a": Direction(domain_b, domain_a, "g_gan_ba", "d_a"),
         }
         self.misses: dict[str, int] = {"a2b": 0, "b2a": 0}
+        self.mottled: dict[str, int] = {"a2b": 0, "b2a": 0}
 
     def losses(self, step: int, named: dict[str, float]) -> list[str]:
         """Warnings from one logged row of losses: a discriminator winning outright since
@@ -91,11 +101,22 @@ class FailureWatch:
     def check_due(self, step: int) -> bool:
         return step >= self.warm_up and step % self.check_every == 0
 
-    def outputs(self, step: int, outputs: dict[str, np.ndarray], device: torch.device) -> list[str]:
-        """Warnings from the domain check of each direction's outputs (uint8 images): most of
-        them outside the target domain at CHECKS_IN_A_ROW checks in a row."""
+    def outputs(
+        self,
+        step: int,
+        outputs: dict[str, np.ndarray],
+        device: torch.device,
+        backgrounds: dict[str, np.ndarray] | None = None,
+    ) -> list[str]:
+        """Warnings from each direction's outputs (uint8 images) at CHECKS_IN_A_ROW checks in a
+        row: most of them outside the target domain (the domain check), or, given where each
+        input shows background (N×H×W bool), backgrounds mottled past MOTTLED_ABOVE."""
         warnings = []
         for name, direction in self.directions.items():
+            if backgrounds is not None:
+                warnings += self._mottled(
+                    step, name, background_spread(outputs[name], backgrounds[name])
+                )
             found = domain_of(self.checker, outputs[name], device)
             in_target = float((found == DOMAINS.index(direction.target)).mean())
             in_source = float((found == DOMAINS.index(direction.source)).mean())
@@ -108,6 +129,19 @@ class FailureWatch:
                 )
                 warnings += self._once(direction, "not_translating", text)
         return warnings
+
+    def _mottled(self, step: int, name: str, spread: float) -> list[str]:
+        self.mottled[name] = self.mottled[name] + 1 if spread > MOTTLED_ABOVE else 0
+        if self.mottled[name] < CHECKS_IN_A_ROW:
+            return []
+        direction = self.directions[name]
+        text = (
+            f"step {step}: {direction.source} -> {direction.target}'s backgrounds are not flat "
+            f"(std {spread:.1f} grey levels on held-out digits; real ones: 0): the generator "
+            "may be hiding what its target domain erases for the way back; see README "
+            "'When a pair does not translate'"
+        )
+        return self._once(direction, "mottled", text)
 
     def _d_wins_text(self, direction: Direction, step: int) -> str:
         return (
@@ -139,6 +173,14 @@ def held_out_outputs(
     }
 
 
+def far_backgrounds(inputs: torch.Tensor) -> np.ndarray:
+    """Where each uint8 N×C×H×W input shows background two or more pixels from its figure,
+    N×H×W bool: there its translation should be one flat colour, as the figure keeps its place
+    in every pair. Read from the input itself (palette.figure_map), so files work as MNIST does."""
+    figure = figure_map(inputs.float() / 255.0)[:, 0] > FIGURE_TOUCHES
+    return far_background(figure.cpu().numpy())
+
+
 class RunWatch:
     """The watch as the trainer runs it: the first SAMPLES test images of each domain, the
     shipped domain check (loaded at the first check), and the generators translated then."""
@@ -151,6 +193,7 @@ class RunWatch:
             "a2b": channels_first(arrays_a.x_test[:SAMPLES]).to(device),
             "b2a": channels_first(arrays_b.x_test[:SAMPLES]).to(device),
         }
+        self.backgrounds = {name: far_backgrounds(x) for name, x in self.inputs.items()}
         self.output, self.device = output, device
 
     def after_log(self, step: int, losses: dict[str, float], nets) -> list[str]:
@@ -161,5 +204,5 @@ class RunWatch:
                 self.watch.checker = load_domain_check(self.device)
             generators = {"a2b": nets.g_ab, "b2a": nets.g_ba}
             outputs = held_out_outputs(generators, self.inputs, self.output)
-            messages += self.watch.outputs(step, outputs, self.device)
+            messages += self.watch.outputs(step, outputs, self.device, self.backgrounds)
         return messages
