@@ -61,6 +61,7 @@ class NetSettings:
     attention_mask: bool = False  # output = mask · generated + (1 − mask) · input
     residual_relu: bool = True  # the reference ends each residual block with ReLU(x + body(x))
     two_tone: bool = False  # draw the figure only, painted with a palette (cyclegan/palette.py)
+    flat_figures: bool = False  # two-tone: no shade into a domain whose figures are flat
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +83,7 @@ class NetSettings:
             "attention_mask",
             "residual_relu",
             "two_tone",
+            "flat_figures",
         )
         return first_failure(
             [
@@ -100,6 +102,10 @@ class NetSettings:
                     not (self.two_tone and self.attention_mask),
                     "the two-tone output and --attention-mask both decide the output: choose "
                     "one (--no-two-tone to use the mask)",
+                ),
+                (
+                    self.two_tone or not self.flat_figures,
+                    "--flat-figures decides a two-tone output's shade: it needs --two-tone",
                 ),
                 (
                     not (self.two_tone and self.output != "sigmoid"),

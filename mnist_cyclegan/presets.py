@@ -42,6 +42,9 @@ PRESETS: dict[str, dict] = {
             # Two-tone replaced the attention mask (AttentionGAN's copy of input pixels, the
             # preset's choice before issue 18): BENCHMARKS.md, issue 18, second part.
             "two_tone": True,
+            # Into a domain of two flat colours (colored-digit) the figure is drawn by its
+            # coverage alone: no shade to carry erased grey levels in (issue 18, third part).
+            "flat_figures": True,
             # Measured on validation digits over seeds 0-2 (BENCHMARKS.md, issue 16): with the
             # reference's ReLU, means within the seeds' spread of these (accuracy 0.1 point
             # lower, PSNR ±0.3 dB); the preset keeps the form its published figures have.

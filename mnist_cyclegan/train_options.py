@@ -65,6 +65,10 @@ TwoTone = Annotated[
     bool | None,
     option("Draw the figure only, painted with the target's real colours (reference: no)."),
 ]
+FlatFigures = Annotated[
+    bool | None,
+    option("Two-tone: no shade where the target's figures are two flat colours (quick: yes)."),
+]
 ResidualRelu = Annotated[
     bool | None, option("ReLU after each residual block's sum (reference: yes; quick: no).")
 ]

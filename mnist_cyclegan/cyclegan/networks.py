@@ -105,6 +105,9 @@ class Generator(nn.Module):
             head_outputs = 2  # coverage and shade
             self.register_buffer("palette_bank", torch.zeros(BANK_SIZE, 2, out_channels))
             self.palette_in = nn.Linear(2 * out_channels, w)  # the palette, as a stem bias
+        # 1: keep the shade; 0: coverage only (palette.figures_are_flat); None: always shaded
+        shaded = torch.ones(()) if settings.two_tone and settings.flat_figures else None
+        self.register_buffer("shaded", shaded)
         body += [layers.reflect_pad(3), layers.image_conv(w, head_outputs, 7)]
         if settings.final_norm:
             body += [norm_layer(head_outputs, settings, layers)]
@@ -130,7 +133,7 @@ class Generator(nn.Module):
         decoded = self.model[self.stem_end : self.head_start](stem)
         y = self.model[self.head_start :](decoded + stem if self.long_skip else decoded)
         if self.two_tone:
-            return compose(y, palette, figure_map(image))
+            return compose(y, palette, figure_map(image), self.shaded)
         if not self.attention_mask:
             return y
         generated, mask = y[:, : self.out_channels], y[:, self.out_channels :]

@@ -33,6 +33,11 @@ MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a mid-g
 # and 8 dB of PSNR on validation digits; 1 costs nothing measurable (BENCHMARKS.md, issue 18).
 FIGURE_PRIOR = 1.0
 FIGURE_FLOOR = 0.1  # an image whose strongest figure pixel is fainter than this is all paper
+# A domain's figures are flat when its figure pixels (those over FIGURE_STEP off the paper in
+# a channel, 0-255) lie within FLAT_WITHIN (mean, 0-255) of the line from each image's paper to
+# its ink: then coverage alone draws them (figures_are_flat). Blended ones read 0.4, a
+# thresholded colored-digit 0, a thresholded colored-background 22 (its digit keeps its greys).
+FIGURE_STEP, FLAT_WITHIN = 4.0, 2.0
 # Odd multipliers per pixel position for the bank's hash: any fixed spread of integers will do.
 HASH_MULTIPLIER, HASH_MODULUS = 40_503, 1_000_003
 
@@ -80,13 +85,22 @@ def estimate_palette(images: torch.Tensor) -> torch.Tensor:
     return torch.stack([ink[..., 0], paper], dim=1)
 
 
-def compose(logits: torch.Tensor, palette: torch.Tensor, figure: torch.Tensor) -> torch.Tensor:
+def compose(
+    logits: torch.Tensor,
+    palette: torch.Tensor,
+    figure: torch.Tensor,
+    shaded: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The image from the generator's two logit maps, a palette N×2×C and the input's figure
     map: m · min(s · ink, 1) + (1 − m) · paper, with coverage m = σ(logit + FIGURE_PRIOR ·
-    (2 · figure − 1)) and shade s = MAX_SHADE · σ(logit)."""
+    (2 · figure − 1)) and shade s = MAX_SHADE · σ(logit); s = 1 where `shaded` (a 0-d 0/1
+    tensor) is 0, for a target domain whose figures are flat."""
     prior = FIGURE_PRIOR * (2 * figure.to(logits.dtype) - 1)
     coverage = torch.sigmoid(logits[:, :1] + prior)
     shade = MAX_SHADE * torch.sigmoid(logits[:, 1:2])
+    if shaded is not None:
+        shaded = shaded.to(logits.dtype)
+        shade = shaded * shade + (1 - shaded)
     ink = palette[:, 0, :, None, None].to(logits.dtype)
     paper = palette[:, 1, :, None, None].to(logits.dtype)
     return coverage * (shade * ink).clamp(max=1.0) + (1 - coverage) * paper
@@ -129,9 +143,45 @@ def bank_from(pixels: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 @torch.no_grad()
+def off_the_line(images: torch.Tensor) -> torch.Tensor:
+    """Each pixel's distance (0-1 per channel, Euclidean over channels) from the segment
+    between its image's paper and ink colours, N×H×W: 0 wherever the image is a mix of two
+    colours, as a coverage draws it."""
+    ink, paper = estimate_palette(images).unbind(dim=1)  # N×C each
+    span = (ink - paper)[:, :, None, None]
+    offset = images.float() - paper[:, :, None, None]
+    length = span.square().sum(dim=1, keepdim=True).clamp(min=1e-12)
+    along = ((offset * span).sum(dim=1, keepdim=True) / length).clamp(0, 1)
+    return (offset - along * span).square().sum(dim=1).sqrt()
+
+
+@torch.no_grad()
+def figures_are_flat(pixels: torch.Tensor) -> bool:
+    """Whether a domain's real images (N×C×H×W uint8, C = 3) are each a mix of two colours
+    only, so that a coverage draws them and a shade has nothing to add: a thresholded or
+    blended colored-digit, a blended colored-background. Not a thresholded colored-background,
+    whose digit keeps MNIST's grey levels, nor a grey domain, where coverage and shade are one
+    freedom (the generator keeps both, as before this check existed). With the shade free, a
+    generator into flat figures can carry what the way back needs in its figure's shading (the
+    grey levels colored-digit erases): a signal noise on the fakes does not drown, which a
+    flat-figured discriminator is slow to punish (BENCHMARKS.md, issue 18, third part)."""
+    if pixels.shape[1] == 1:
+        return False
+    sample = pixels[: min(len(pixels), 1024)].float() / 255.0
+    paper = estimate_palette(sample)[:, 1, :, None, None]
+    figure = (sample - paper).abs().amax(dim=1) * 255.0 > FIGURE_STEP
+    if not figure.any():
+        return False
+    return float(off_the_line(sample)[figure].mean()) * 255.0 <= FLAT_WITHIN
+
+
+@torch.no_grad()
 def fill_banks(generators: dict[str, torch.nn.Module], pixels: dict[str, torch.Tensor], seed: int):
     """Give each two-tone generator the palettes of its target domain's training images
-    (`pixels` by the same keys); generators without a bank are left as they are."""
+    (`pixels` by the same keys), and with `flat_figures` whether to keep its shade;
+    generators without a bank are left as they are."""
     for offset, (name, generator) in enumerate(generators.items()):
         if getattr(generator, "two_tone", False):
             generator.palette_bank.copy_(bank_from(pixels[name], seed + offset))
+        if getattr(generator, "shaded", None) is not None:
+            generator.shaded.fill_(0.0 if figures_are_flat(pixels[name]) else 1.0)
