@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from mnist_cyclegan import __version__
 from mnist_cyclegan.config import (
@@ -32,6 +31,7 @@ from mnist_cyclegan.console import (
     fail,
     interrupt,
     models_table,
+    print_made_data,
     print_scores,
     print_summary,
 )
@@ -161,16 +161,7 @@ def make_data(
             progress.update(task, advance=1, description="done")
     except MnistganError as error:
         raise fail(str(error)) from None
-    table = Table(title=f"make-data: {domain} ({style}, seed {seed})")
-    for column in ("split", "images", "shape", "dtype"):
-        table.add_column(column)
-    table.add_row("train", str(len(arrays.x_train)), str(arrays.x_train.shape), "uint8")
-    table.add_row("test", str(len(arrays.x_test)), str(arrays.x_test.shape), "uint8")
-    console.print(table)
-    size_mb = out.stat().st_size / 1e6
-    console.print(f"wrote {out} ({size_mb:.1f} MB) in {time.perf_counter() - started:.1f} s")
-    if preview is not None:
-        console.print(f"preview {preview}")
+    print_made_data(f"{domain} ({style}, seed {seed})", arrays, out, preview, started)
 
 
 @app.command()

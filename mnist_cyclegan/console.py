@@ -152,6 +152,20 @@ class PlainReporter:
     def stop(self) -> None: ...
 
 
+def print_made_data(title: str, arrays, out, preview, started: float) -> None:
+    """make-data's report: the splits written, the file's size and the time since `started`."""
+    table = Table(title=f"make-data: {title}")
+    for column in ("split", "images", "shape", "dtype"):
+        table.add_column(column)
+    table.add_row("train", str(len(arrays.x_train)), str(arrays.x_train.shape), "uint8")
+    table.add_row("test", str(len(arrays.x_test)), str(arrays.x_test.shape), "uint8")
+    console.print(table)
+    size_mb = out.stat().st_size / 1e6
+    console.print(f"wrote {out} ({size_mb:.1f} MB) in {time.perf_counter() - started:.1f} s")
+    if preview is not None:
+        console.print(f"preview {preview}")
+
+
 def print_summary(summary) -> None:
     losses = summary.final_losses
     console.print(

@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from conftest import run_cli
 
 from mnist_cyclegan.config import settings_for_new_run
+from mnist_cyclegan.cyclegan.palette import off_the_line
+from mnist_cyclegan.data import domain_arrays
+from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.weights import load_generators
 
 PAIRS = [
     ("mnist", "colored-background"),
@@ -50,6 +55,19 @@ def test_a_short_quick_run_moves_outputs_into_the_target_domain(
             direction, values
         )  # fmt: skip
         assert values["accuracy"] > 0.5, (direction, values)  # the digit survives
+    g_ab, g_ba, _ = load_generators(out / "weights.safetensors")
+    for generator, source, target in ((g_ab, domain_a, domain_b), (g_ba, domain_b, domain_a)):
+        if {source, target} != {"mnist", "colored-digit"}:
+            assert generator.shaded is None  # the preset keeps the shade
+            continue
+        # From mnist into colored-digit, two flat colours, it draws by coverage alone.
+        assert float(generator.shaded) == (0.0 if target == "colored-digit" else 1.0)
+        if target == "colored-digit":
+            inputs = channels_first(domain_arrays(source, seed=5).x_test[:64]).float() / 255
+            palette = generator.palette_bank[:64]
+            with torch.no_grad():
+                painted = generator.eval()(inputs, palette)
+            assert off_the_line(painted, palette).amax() < 1e-4
 
 
 @pytest.mark.parametrize(("domain_a", "domain_b"), PAIRS[1:])
@@ -58,6 +76,7 @@ def test_the_quick_preset_does_not_copy_inputs_on_pairs_that_change_the_figure(d
         settings = settings_for_new_run("quick", {"domain_a": a, "domain_b": b}, {})
         assert settings.net.two_tone and settings.lambda_identity == 0
         assert not settings.net.attention_mask
+        assert settings.net.flat_figures == ("mnist" in (a, b))
         flagged = settings_for_new_run(
             "quick",
             {"domain_a": a, "domain_b": b, "lambda_identity": 2.0},

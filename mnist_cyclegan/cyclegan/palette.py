@@ -143,11 +143,12 @@ def bank_from(pixels: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def off_the_line(images: torch.Tensor) -> torch.Tensor:
+def off_the_line(images: torch.Tensor, palette: torch.Tensor | None = None) -> torch.Tensor:
     """Each pixel's distance (0-1 per channel, Euclidean over channels) from the segment
-    between its image's paper and ink colours, N×H×W: 0 wherever the image is a mix of two
-    colours, as a coverage draws it."""
-    ink, paper = estimate_palette(images).unbind(dim=1)  # N×C each
+    between its palette's paper and ink colours (N×2×C; read from each image if not given),
+    N×H×W: 0 wherever the image is a mix of those two colours, as a coverage draws it."""
+    palette = estimate_palette(images) if palette is None else palette.float()
+    ink, paper = palette.unbind(dim=1)  # N×C each
     span = (ink - paper)[:, :, None, None]
     offset = images.float() - paper[:, :, None, None]
     length = span.square().sum(dim=1, keepdim=True).clamp(min=1e-12)
