@@ -27,7 +27,7 @@ import argparse
 import numpy as np
 import torch
 
-from mnist_cyclegan.data import domain_arrays, split_view
+from mnist_cyclegan.data import domain_arrays, split_view, validation_indices
 from mnist_cyclegan.evaluation import metrics
 from mnist_cyclegan.evaluation.classifier import load_or_train_classifier, predict
 from mnist_cyclegan.evaluation.evaluate import check_split, translate_batches
@@ -110,7 +110,9 @@ def main() -> None:
     print(f"# {args.split} digits ({len(grey)})")
     kept_only = np.where(grey >= 127.5, grey, 0).astype(np.uint8)
     print(f"PSNR, erased anti-aliasing guessed as 0: {metrics.psnr(kept_only, grey).mean():.2f} dB")
-    train = split_view(domain_arrays("mnist", seed=0), args.split).x_train
+    train = domain_arrays("mnist", seed=0).x_train
+    if args.split == "val":  # fitted on the training digits outside the ones it is scored on
+        train = np.delete(train, validation_indices(len(train)), axis=0)
     guess = lookup_guess(train, grey)
     print(
         "PSNR, colored-digit -> mnist by a paired 5x5 lookup (fitted on training digits): "

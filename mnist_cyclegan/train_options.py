@@ -67,7 +67,7 @@ TwoTone = Annotated[
 ]
 FlatFigures = Annotated[
     bool | None,
-    option("Two-tone: no shade where the target's figures are two flat colours (quick: yes)."),
+    option("Two-tone: no shade where the target's figures are two flat colours (reference: no)."),
 ]
 ResidualRelu = Annotated[
     bool | None, option("ReLU after each residual block's sum (reference: yes; quick: no).")

@@ -164,8 +164,8 @@ def figures_are_flat(pixels: torch.Tensor) -> bool:
     whose digit keeps MNIST's grey levels, nor a grey domain, where coverage and shade are one
     freedom (the generator keeps both, as before this check existed). With the shade free, a
     generator into flat figures can carry what the way back needs in its figure's shading (the
-    grey levels colored-digit erases): a signal noise on the fakes does not drown, which a
-    flat-figured discriminator is slow to punish (BENCHMARKS.md, issue 18, third part)."""
+    grey levels colored-digit erases), a signal too strong for noise on the fakes to drown,
+    and the figure's colour strays from the data's (BENCHMARKS.md, issue 18, third part)."""
     if pixels.shape[1] == 1:
         return False
     sample = pixels[: min(len(pixels), 1024)].float() / 255.0
