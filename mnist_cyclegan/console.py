@@ -214,17 +214,27 @@ def print_scores(results: dict) -> None:
 
 def translation_warnings(results: dict) -> list[str]:
     """A plain line for each direction that did not translate (its outputs mostly do not look
-    like the target domain), which the table's numbers alone would leave to the reader."""
+    like the target domain) or whose backgrounds are mottled past what the watch warns of,
+    which the table's numbers alone would leave to the reader."""
+    from mnist_cyclegan.training.watch import MOTTLED_ABOVE  # eval has loaded torch by now
+
     a, b = results["domain_a"], results["domain_b"]
     lines = []
     for key, source, target in (("a2b", a, b), ("b2a", b, a)):
-        share = results[key].get("target_domain_share")
+        scores = results[key]
+        share = scores.get("target_domain_share")
         if share is not None and share < 0.5:
             lines.append(
                 f"{source} -> {target} did not translate: {share:.1%} of its outputs look like "
-                f"{target} (real {target} images: "
-                f"{results[key]['target_domain_share_real']:.1%}; the inputs themselves: "
-                f"{results[key]['target_domain_share_input']:.1%})"
+                f"{target} (real {target} images: {scores['target_domain_share_real']:.1%}; "
+                f"the inputs themselves: {scores['target_domain_share_input']:.1%})"
+            )
+        flatness = scores.get("flatness")
+        if flatness is not None and flatness > MOTTLED_ABOVE:  # NaN (no background) is not
+            lines.append(
+                f"{source} -> {target}'s backgrounds are not flat: std {flatness:.1f} grey "
+                f"levels (real {target} images: {scores.get('flatness_real', 0.0):.1f}); see "
+                "README 'When a pair does not translate'"
             )
     return lines
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from conftest import run_cli
 
+from mnist_cyclegan.console import translation_warnings
 from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.evaluation.domain_check import load_domain_check
@@ -95,6 +96,25 @@ def test_mottled_backgrounds_are_reported(checker):
         said += loud.outputs(step, mottled, CPU, backgrounds)
     assert len(said) == 2 and all("backgrounds are not flat" in m for m in said)
     assert said[0].startswith("step 500: mnist -> colored-background's")
+    # The last step is checked whatever its number, and one mottled reading there is enough.
+    at_the_end = FailureWatch("mnist", "colored-background", 1000, checker, log_every=10)
+    assert at_the_end.check_due(1000) and not at_the_end.check_due(990)
+    assert not at_the_end.outputs(900, mottled, CPU, backgrounds)
+    said = at_the_end.outputs(1000, mottled, CPU, backgrounds)
+    assert len(said) == 2 and said[0].startswith("step 1000: mnist -> colored-background's")
+
+
+def test_eval_says_when_backgrounds_are_not_flat():
+    results = {"domain_a": "mnist", "domain_b": "colored-digit"}
+    results["a2b"] = {"target_domain_share": 1.0, "flatness": 12.8, "flatness_real": 0.0}
+    results["b2a"] = {"target_domain_share": 1.0, "flatness": 0.1, "flatness_real": 0.0}
+    said = translation_warnings(results)
+    assert said == [
+        "mnist -> colored-digit's backgrounds are not flat: std 12.8 grey levels (real "
+        "colored-digit images: 0.0); see README 'When a pair does not translate'"
+    ]
+    results["a2b"]["flatness"] = float("nan")  # no background to read
+    assert not translation_warnings(results)
 
 
 def test_a_forced_failure_warns_in_train_and_eval(runner, tmp_path):

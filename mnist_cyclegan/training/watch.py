@@ -99,7 +99,10 @@ class FailureWatch:
         return warnings
 
     def check_due(self, step: int) -> bool:
-        return step >= self.warm_up and step % self.check_every == 0
+        """Every `check_every` steps after the warm-up, and at the last step: what it finds
+        there is the model the run leaves."""
+        on_time = step % self.check_every == 0 or step == self.total_steps
+        return step >= self.warm_up and on_time
 
     def outputs(
         self,
@@ -131,8 +134,11 @@ class FailureWatch:
         return warnings
 
     def _mottled(self, step: int, name: str, spread: float) -> list[str]:
+        """Backgrounds mottled at CHECKS_IN_A_ROW checks, or at the last step's alone: that is
+        the model the run leaves, not a passing state."""
         self.mottled[name] = self.mottled[name] + 1 if spread > MOTTLED_ABOVE else 0
-        if self.mottled[name] < CHECKS_IN_A_ROW:
+        needed = 1 if step == self.total_steps else CHECKS_IN_A_ROW
+        if self.mottled[name] < needed:
             return []
         direction = self.directions[name]
         text = (
