@@ -227,7 +227,10 @@ def settings_for_new_run(preset: str | None, given: dict, net_given: dict) -> Tr
     changes = dict(pair_preset(name, domain_a, domain_b))
     net_changes = changes.pop("net", {})
     base = replace(base, **changes, net=replace(base.net, **net_changes))
-    return replace(base, **given, net=replace(base.net, **net_given))
+    net = replace(base.net, **net_given)
+    if not net.two_tone and "flat_figures" not in net_given:
+        net = replace(net, flat_figures=False)  # the preset's, for a two-tone output turned off
+    return replace(base, **given, net=net)
 
 
 def settings_for_resume(stored: TrainSettings, given: dict, net_given: dict) -> TrainSettings:
