@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import TINY, assert_one_line_error, run_cli
 
+from mnist_cyclegan.config import settings_for_new_run
 from mnist_cyclegan.cyclegan.palette import compose, figures_are_flat, off_the_line
 from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.images import channels_first
@@ -57,3 +58,11 @@ def test_flat_figures_needs_the_two_tone_output(runner, tmp_path):
     args = ["train", "--out", tmp_path / "run", "--steps", "2", *TINY]
     result = run_cli(runner, *args, "--no-two-tone", "--flat-figures")
     assert_one_line_error(result, "needs --two-tone")
+
+
+def test_the_pair_presets_flat_figures_yield_to_a_two_tone_output_turned_off():
+    pair = {"domain_a": "mnist", "domain_b": "colored-digit"}
+    assert settings_for_new_run("quick", pair, {}).net.flat_figures
+    plain = settings_for_new_run("quick", pair, {"two_tone": False})
+    assert not plain.net.two_tone and not plain.net.flat_figures
+    assert plain.net.problem() is None
