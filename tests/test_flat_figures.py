@@ -10,7 +10,7 @@ import torch
 from conftest import TINY, assert_one_line_error, run_cli
 
 from mnist_cyclegan.config import settings_for_new_run
-from mnist_cyclegan.cyclegan.palette import compose, figures_are_flat, off_the_line
+from mnist_cyclegan.cyclegan.palette import FIGURE_PRIOR, compose, figures_are_flat, off_the_line
 from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.images import channels_first
 
@@ -31,8 +31,8 @@ def test_each_domain_and_style_is_read_as_flat_or_shaded(domain, style):
 
 
 def test_a_shaded_colored_background_stays_shaded_when_its_greys_are_faint():
-    """The rule reads figure pixels only: a set with few of them (thin digits, as after a
-    threshold) is not taken for flat because most pixels are background."""
+    """The rule reads figure pixels only, so a set with few of them (digits thinned to their
+    brightest core) is not taken for flat merely because most of its pixels are background."""
     arrays = domain_arrays("colored-background", seed=3)
     grey = domain_arrays("mnist").x_train[:1024]
     background = np.broadcast_to(arrays.colors_train[:1024, None, None, :], (1024, 28, 28, 3))
@@ -47,7 +47,7 @@ def test_without_shade_every_pixel_is_a_mix_of_ink_and_paper():
     figure = torch.rand(64, 1, 28, 28, generator=generator)
     flat = compose(logits, palette, figure, torch.zeros(()))
     ink, paper = palette[:, 0, :, None, None], palette[:, 1, :, None, None]
-    coverage = torch.sigmoid(logits[:, :1] + (2 * figure - 1))
+    coverage = torch.sigmoid(logits[:, :1] + FIGURE_PRIOR * (2 * figure - 1))
     torch.testing.assert_close(flat, coverage * ink + (1 - coverage) * paper)
     shaded = compose(logits, palette, figure, torch.ones(()))
     assert torch.equal(shaded, compose(logits, palette, figure))  # no buffer: as before
