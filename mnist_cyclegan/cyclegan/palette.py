@@ -24,7 +24,7 @@ import torch
 
 BANK_SIZE = 4096  # palettes a generator keeps of its target domain's real images (96 KB)
 RING = 2  # the width of the frame a palette reads the background colour from
-MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a mid-grey ink to white
+MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a dim ink to white
 # The coverage starts from the input's own figure: logit ± FIGURE_PRIOR where the input's figure
 # is or is not (sigmoid(1) = 0.73), which the network then corrects. Without it a generator
 # into a mostly white domain can first learn to paint nothing at all, the discriminator then
@@ -74,15 +74,39 @@ def figure_map(images: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def estimate_palette(images: torch.Tensor) -> torch.Tensor:
     """Each image's (ink, paper) colours, N×2×C in the images' own values: paper is the
-    per-channel median of the frame, ink the pixel farthest from it (the figure's strongest
-    colour; for a mid-grey figure on a pale background that is its darkest pixel, which the
-    shade can brighten up to white)."""
+    per-channel median of the frame; ink is the end of the figure's colours, which compose()
+    scales by the shade. For a flat figure (its pixels on the line from the paper to one
+    colour: colored-digit, any blend, mnist) that is the pixel farthest from the paper; for a
+    shaded one (colored-background's thresholded digit keeps MNIST's greys, off that line) it
+    is the pixel that reaches farthest from black towards the figure's typical colour (the
+    median of its figure pixels): white for a white digit, whatever the background.
+
+    A generator does not see the palette it paints with, so an ink must mean the same in every
+    image of a domain. The pixel farthest from the paper does not: behind a pale background a
+    white digit's farthest pixel is one of its darker greys (down to 128), for about 1
+    colored-background image in 10, and colored-digit -> colored-background then drew those
+    digits grey and dotted (98.7% in the target domain; 100% given a white ink: BENCHMARKS.md,
+    issue 18, fourth part)."""
     images = images.float()
     paper = frame_median(images)  # N×C
-    distance = (images - paper[:, :, None, None]).square().sum(dim=1).flatten(1)  # N×HW
-    farthest = distance.argmax(dim=1)
-    ink = images.flatten(2).gather(2, farthest[:, None, None].expand(-1, images.shape[1], 1))
-    return torch.stack([ink[..., 0], paper], dim=1)
+    pixels = images.flatten(2)  # N×C×HW
+    offset = pixels - paper[:, :, None]
+    farthest = pick_pixel(pixels, offset.square().sum(dim=1))
+    figure = offset.abs().amax(dim=1) * 255.0 > FIGURE_STEP  # N×HW
+    typical = torch.where(figure[:, None], pixels, torch.nan).nanmedian(dim=2).values.nan_to_num(0)
+    reach = (pixels * typical[:, :, None]).sum(dim=1).masked_fill(~figure, -torch.inf)
+    strongest = pick_pixel(pixels, reach)
+    line = torch.stack([farthest, paper], dim=1)
+    away = off_the_line(images, line).flatten(1) * 255.0  # N×HW
+    shaded = (away * figure).sum(dim=1) > FLAT_WITHIN * figure.sum(dim=1)
+    ink = torch.where(shaded[:, None], strongest, farthest)
+    return torch.stack([ink, paper], dim=1)
+
+
+def pick_pixel(pixels: torch.Tensor, score: torch.Tensor) -> torch.Tensor:
+    """Each image's pixel (N×C) where `score` (N×HW) is highest."""
+    best = score.argmax(dim=1)
+    return pixels.gather(2, best[:, None, None].expand(-1, pixels.shape[1], 1))[..., 0]
 
 
 def compose(
