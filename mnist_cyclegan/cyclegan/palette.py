@@ -83,8 +83,8 @@ def estimate_palette(images: torch.Tensor) -> torch.Tensor:
 
     A generator does not see the palette it paints with, so an ink must mean the same in every
     image of a domain. The pixel farthest from the paper does not: behind a pale background a
-    white digit's farthest pixel is one of its darker greys (down to 128), for about 1
-    colored-background image in 10, and colored-digit -> colored-background then drew those
+    white digit's farthest pixel is one of its darker greys (down to 128), for 6% of
+    colored-background's images, and colored-digit -> colored-background then drew those
     digits grey and dotted (98.7% in the target domain; 100% given a white ink: BENCHMARKS.md,
     issue 18, fourth part)."""
     images = images.float()
