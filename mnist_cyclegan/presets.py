@@ -69,8 +69,9 @@ PRESETS: dict[str, dict] = {
 # shaded figure's ink read as its strongest pixel (palette.py, `estimate_palette`: behind a pale
 # background colored-digit -> colored-background had drawn grey, dotted digits), and the shape
 # term at weight 2, which ties each translation's figure to the input's: with both, flat
-# figures into colored-digit keep the data's colours (joint W1 1.8-1.9 against 8.6-8.7 with
-# the shade) and no seed went wrong (with weight 1, or without the ink's fix, seed 1 did).
+# figures into colored-digit keep the data's colours (joint W1 1.8-2.2 against 8.6-8.7 with
+# the shade) and no seed went wrong (at weight 1 seed 1 did, with either ink; at weight 2 with
+# the old ink its pale-background digits left the target domain).
 WITHOUT_COPYING = {"lambda_identity": 0.0}
 PAIR_PRESETS: dict[tuple[str, frozenset[str]], dict] = {
     ("quick", frozenset({"mnist", "colored-digit"})): {
