@@ -85,4 +85,4 @@ def test_the_quick_preset_does_not_copy_inputs_on_pairs_that_change_the_figure(d
         )
         assert flagged.net.attention_mask and flagged.lambda_identity == 2.0  # flags win
     default = settings_for_new_run("quick", {}, {})
-    assert default.net.two_tone and default.lambda_identity == 5.0 and default.lambda_shape == 2
+    assert default.net.two_tone and default.lambda_identity == 5.0 and default.lambda_shape == 0
