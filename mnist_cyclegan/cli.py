@@ -224,6 +224,7 @@ def run_training(flags: dict) -> None:
         world = distributed.world_from_env()
     except MnistganError as error:
         raise fail(str(error)) from None
+    finished = False
     try:
         run_device = distributed.start(world, resolve_device(flags["device"]))
         out = flags["out"] or default_run_folder(flags["domain_a"], flags["domain_b"])
@@ -232,6 +233,7 @@ def run_training(flags: dict) -> None:
         shown = RichReporter if console.is_terminal else PlainReporter
         reporter = shown(console, settings.batch_size)
         summary = Trainer(settings, options, world=world, reporter=reporter).train()
+        finished = True
     except TrainingInterrupted as stopped:
         raise fail(str(stopped), code=130) from None
     except LossNotFinite as diverged:
@@ -239,7 +241,7 @@ def run_training(flags: dict) -> None:
     except MnistganError as error:
         raise fail(str(error)) from None
     finally:
-        distributed.stop(world)
+        distributed.stop(world, finished)
     if world.is_main:
         print_summary(summary)
 
