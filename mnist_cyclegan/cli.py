@@ -39,6 +39,7 @@ from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
 from mnist_cyclegan.errors import Interrupted, MnistganError
 from mnist_cyclegan.train_options import (
     AttentionMask,
+    AverageGenerators,
     BatchSize,
     ChannelsLast,
     CheckpointEvery,
@@ -189,6 +190,7 @@ def train(
     lr_decay_epochs: LrDecayEpochs = None,
     precision: Precision = None,
     cycle_noise: CycleNoise = None,
+    average_generators: AverageGenerators = None,
     norm: Norm = None,
     output: Output = None,
     gen_width: GenWidth = None,

@@ -144,6 +144,7 @@ class TrainSettings:
     pool_size: int = 0
     lr_decay_epochs: int = 0
     cycle_noise: float = 0.0  # std of noise on fakes before they are translated back (0: off)
+    average_generators: float = 0.0  # decay of the exported weight average (0: off); averaging.py
     seed: int = 0
     precision: str = "bf16"  # ~2x the fp32 step on the reference design; see BENCHMARKS.md
     validation: bool = True  # leave the validation digits out of training (data.py)
@@ -202,6 +203,8 @@ class TrainSettings:
              "loss weights must be >= 0"),
             (is_int(self.pool_size) and 0 <= self.pool_size <= 10_000, "--pool-size: 0 to 10000"),
             (in_range(self.cycle_noise, 0, 100), "--cycle-noise must be >= 0"),
+            (in_range(self.average_generators, 0, 1) and self.average_generators < 1,
+             "--average-generators must be in [0, 1) (0: off)"),
             (is_int(self.lr_decay_epochs) and 0 <= self.lr_decay_epochs <= self.epochs,
              "--lr-decay-epochs must be in [0, epochs]"),
             (self.train_digits is None or self.train_digits >= 1, "--train-digits must be >= 1"),

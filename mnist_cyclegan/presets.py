@@ -19,7 +19,7 @@ from __future__ import annotations
 # input shows), noise on the fakes before the way back (a grey level a domain erases cannot be
 # hidden in faint pixels for the cycle: the runs that went wrong did that; issue 18, third
 # part), batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last two of
-# three epochs, and bf16 autocast.
+# three epochs, bf16 autocast, and the generators' weight average as the run's result.
 PRESETS: dict[str, dict] = {
     "reference": {"pairing": "shuffled", "validation": False},
     "quick": {
@@ -32,6 +32,10 @@ PRESETS: dict[str, dict] = {
         # wrong hid shading in (background std 5-20 grey levels); chosen on validation digits
         # (BENCHMARKS.md, issue 18, third part).
         "cycle_noise": 0.1,
+        # The run leaves its generators' weight average, not their last step (training/
+        # averaging.py): late in a run the live weights swing into and out of hiding dots in the
+        # background; chosen on validation digits (BENCHMARKS.md, issue 18, fifth part).
+        "average_generators": 0.995,
         # No shape term on the default pair: at weight 2 it ended seed 1's dots (background std
         # 4.9 -> 0.1) but seed 2 went wrong outright (a discriminator pulled ahead, 96% read;
         # BENCHMARKS.md, issue 18, fourth part).

@@ -42,6 +42,9 @@ PoolSize = Annotated[int | None, option("History pool of fakes (default 0; paper
 LrDecayEpochs = Annotated[int | None, option("Linear decay to 0 over last N epochs.")]
 Precision = Annotated[str | None, option("bf16 autocast (default) or fp32.")]
 CycleNoise = Annotated[float | None, option("Noise std on fakes before the cycle (default 0).")]
+AverageGenerators = Annotated[
+    float | None, option("Export a moving average of the generators, this decay (default 0: off).")
+]
 Norm = Annotated[str | None, option("batch (reference) or instance.")]
 Output = Annotated[str | None, option("sigmoid (reference) or tanh.")]
 GenWidth = Annotated[int | None, option("Generator base width (default 32).")]

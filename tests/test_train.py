@@ -81,16 +81,18 @@ def test_checkpoint_round_trip_restores_every_tensor(runner, tmp_path):
     assert pools[0].images is not None and len(pools[0].images) == 8
 
 
-def test_stop_and_resume_is_bit_identical_on_cpu(runner, tmp_path):
+@pytest.mark.parametrize("averaging", [[], ["--average-generators", "0.9"]])
+def test_stop_and_resume_is_bit_identical_on_cpu(runner, tmp_path, averaging):
     whole, split = tmp_path / "whole", tmp_path / "split"
-    common = ["--steps", "30", "--pool-size", "4", "--seed", "3"]
-    assert train(runner, whole, *common).exit_code == 0
-    assert train(runner, split, "--steps", "13", "--pool-size", "4", "--seed", "3").exit_code == 0
+    common = ["--pool-size", "4", "--seed", "3", *averaging]
+    assert train(runner, whole, "--steps", "30", *common).exit_code == 0
+    assert train(runner, split, "--steps", "13", *common).exit_code == 0
     resumed = run_cli(runner, "train", "--out", split, "--resume", "--steps", "30")
     assert resumed.exit_code == 0, resumed.output
     a = load_file(str(whole / "checkpoint.safetensors"))
     b = load_file(str(split / "checkpoint.safetensors"))
     assert a.keys() == b.keys()
+    assert any(key.startswith("avg.G_ab.") for key in a) == bool(averaging)
     for key in a:
         if key != "history":  # the split run logs its stop step too
             assert torch.equal(a[key], b[key]), key
@@ -186,6 +188,7 @@ def test_quick_preset_trains_and_its_weights_rebuild_its_design(runner, tmp_path
     assert result.exit_code == 0, result.output
     settings = json.loads((tmp_path / "quick" / "config.json").read_text())["settings"]
     assert (settings["batch_size"], settings["lr"], settings["precision"]) == (64, 1e-3, "bf16")
+    assert settings["average_generators"] == 0.995
     assert (settings["epochs"], settings["lr_decay_epochs"], settings["lambda_identity"]) == (
         3,
         2,

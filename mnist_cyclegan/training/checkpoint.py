@@ -1,4 +1,5 @@
-"""The resumable checkpoint: all four networks, both optimisers, step, RNG and loss history.
+"""The resumable checkpoint: all four networks, both optimisers, step, RNG and loss history
+(and the averaged generators of a run that keeps them).
 
 Stored as safetensors (tensors) plus JSON metadata (settings and step), so resuming never
 unpickles anything and a resumed CPU run is bit-identical to an unbroken one. Before a byte of
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
@@ -20,6 +22,7 @@ from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import LOSS_NAMES
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
+from mnist_cyclegan.training.averaging import GeneratorAverage
 
 CHECKPOINT_FORMAT = "mnistgan-checkpoint"
 MAX_STEP = 10**12
@@ -34,6 +37,14 @@ class Progress:
     history: torch.Tensor  # rows of (step, epoch, *losses), float64
     epoch_sums: torch.Tensor  # per-loss sums over the current epoch's steps
     nonfinite: torch.Tensor  # a 0-d bool: has any loss this epoch been NaN or infinite
+
+
+def module_tensors(nets: Networks, average: GeneratorAverage | None) -> dict[str, nn.Module]:
+    """The modules a checkpoint stores, by the prefix of their tensors' names."""
+    modules = {f"net.{name}": module for name, module in nets.named().items()}
+    if average is not None:
+        modules.update({f"avg.{name}": module for name, module in average.modules.items()})
+    return modules
 
 
 def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -52,12 +63,13 @@ def save_checkpoint(
     optimizers: Optimizers,
     pools: tuple[ImagePool, ImagePool],
     progress: Progress,
+    average: GeneratorAverage | None = None,
 ) -> None:
     """Everything a bit-identical resume needs, as one safetensors file written atomically."""
     opt_g, opt_d = optimizers
     tensors: dict[str, torch.Tensor] = {}
-    for name, module in nets.named().items():
-        tensors.update({f"net.{name}.{k}": v for k, v in module.state_dict().items()})
+    for prefix, module in module_tensors(nets, average).items():
+        tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
     tensors.update(optimizer_tensors("opt_g", opt_g))
     tensors.update(optimizer_tensors("opt_d", opt_d))
     tensors.update(pools[0].state("pool_a"))
@@ -90,11 +102,12 @@ def expected_entries(
     optimizers: Optimizers,
     pools: tuple[ImagePool, ImagePool],
     image_size: tuple[int, int] = (28, 28),
+    average: GeneratorAverage | None = None,
 ) -> dict[str, TensorEntry]:
     """Every tensor a checkpoint of this run holds; None marks a size that grows as it runs."""
     expected = {
-        f"net.{name}.{key}": TensorEntry.of(value)
-        for name, module in nets.named().items()
+        f"{prefix}.{key}": TensorEntry.of(value)
+        for prefix, module in module_tensors(nets, average).items()
         for key, value in module.state_dict().items()
     }
     for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
@@ -122,10 +135,11 @@ def check_checkpoint(
     optimizers: Optimizers,
     pools: tuple[ImagePool, ImagePool],
     image_size: tuple[int, int],
+    average: GeneratorAverage | None = None,
 ) -> int:
     """Refuse a checkpoint that does not hold exactly this run's tensors; return its step."""
     optional = frozenset({"pool_a.images", "pool_b.images"})
-    file.check(expected_entries(nets, optimizers, pools, image_size), optional)
+    file.check(expected_entries(nets, optimizers, pools, image_size, average), optional)
     step = file.meta.get("step")
     if not isinstance(step, int) or isinstance(step, bool) or not 0 < step <= MAX_STEP:
         raise MnistganError(f"{file.path}: checkpoint step {step!r} is not a step count")
@@ -174,16 +188,17 @@ def load_checkpoint(
     pools: tuple[ImagePool, ImagePool],
     device: torch.device,
     image_size: tuple[int, int] = (28, 28),
+    average: GeneratorAverage | None = None,
 ) -> Progress:
     """Restore everything `save_checkpoint` wrote, in place, once the file's header has been
     checked against this run; return the progress."""
     file = open_tensor_file(path, CHECKPOINT_FORMAT)
-    step = check_checkpoint(file, nets, optimizers, pools, image_size)
+    step = check_checkpoint(file, nets, optimizers, pools, image_size, average)
     tensors = file.load()
-    for name, module in nets.named().items():
-        prefix = f"net.{name}."
+    for prefix, module in module_tensors(nets, average).items():
+        start = prefix + "."
         module.load_state_dict(
-            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            {k[len(start) :]: v for k, v in tensors.items() if k.startswith(start)}
         )
     for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
         restore_optimizer(prefix, optimizer, tensors)

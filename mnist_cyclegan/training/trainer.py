@@ -32,6 +32,7 @@ from mnist_cyclegan.fast.layers import layers_for
 from mnist_cyclegan.fast.side_by_side import run_side_by_side, side_by_side_pays
 from mnist_cyclegan.images import save_png
 from mnist_cyclegan.training import distributed
+from mnist_cyclegan.training.averaging import GeneratorAverage
 from mnist_cyclegan.training.batches import training_data
 from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint, save_checkpoint
 from mnist_cyclegan.training.distributed import World
@@ -87,6 +88,8 @@ class Trainer:
         settings = self.settings
         self.data = training_data(settings, self.device)
         self.nets = self._build_networks()
+        decay = settings.average_generators
+        self.average = GeneratorAverage(self.nets, decay) if decay > 0 else None
         self.optimizers = build_optimizers(self.nets, settings, self.device)
         self.pools = (
             ImagePool(settings.pool_size, settings.seed + 11),
@@ -187,6 +190,7 @@ class Trainer:
                 optimizers=self.optimizers,
                 pools=self.pools,
                 progress=self.progress,
+                average=self.average,
             )
 
     def load(self) -> Progress:
@@ -196,6 +200,7 @@ class Trainer:
             nets=self.nets,
             optimizers=self.optimizers,
             pools=self.pools,
+            average=self.average,
             device=self.device,
             image_size=tuple(self.data.train_a.shape[-2:]),
         )
@@ -204,7 +209,7 @@ class Trainer:
         """weights.safetensors, the epoch's sample sheet and the loss log, for the user."""
         if not self.world.is_main:
             return
-        g_ab, g_ba = export_generators(self.nets, self.data, self.settings)
+        g_ab, g_ba = export_generators(self.left_by_run(), self.data, self.settings)
         channels = (g_ab.in_channels, g_ab.out_channels)
         meta = run_meta(self.settings, channels, step=self.progress.step, epoch=epoch)
         save_generators(self.files.weights, g_ab, g_ba, meta)
@@ -273,7 +278,7 @@ class Trainer:
         real_a, real_b = (
             self._model_input(batch) for batch in self.data.batch(self._order(epoch), index)
         )
-        return train_step(
+        losses = train_step(
             self.nets,
             self.optimizers,
             self.pools,
@@ -283,6 +288,14 @@ class Trainer:
             run_halves=self.run_halves,
             reduce_grads=self.reduce_grads,
         )
+        if self.average is not None:
+            self.average.update(self.nets, self.progress.step + 1)
+        return losses
+
+    def left_by_run(self) -> Networks:
+        """The networks the run exports, evaluates and watches: the live ones, or with
+        `--average-generators` the averaged generators in their place (training/averaging.py)."""
+        return self.nets if self.average is None else self.average.networks(self.nets)
 
     def _order(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """This epoch's shuffle of both domains, made once per epoch from (seed, epoch)."""
@@ -327,7 +340,7 @@ class Trainer:
         """Warn, while it happens, of a run that is not translating (training/watch.py)."""
         if self.watch is None:
             return
-        for message in self.watch.after_log(step, losses, self.nets):
+        for message in self.watch.after_log(step, losses, self.left_by_run()):
             self.reporter.warn(message)
             self.warnings.append(message)
 
@@ -362,7 +375,7 @@ class Trainer:
 
     def _evaluate(self, eval_log: EvalLog, run_started: float) -> None:
         paused = time.perf_counter()
-        g_ab, g_ba = export_generators(self.nets, self.data, self.settings)
+        g_ab, g_ba = export_generators(self.left_by_run(), self.data, self.settings)
         training_seconds = paused - run_started - eval_log.seconds_spent
         eval_log.record(self.progress.step, training_seconds, g_ab, g_ba)
         eval_log.seconds_spent += time.perf_counter() - paused
