@@ -55,6 +55,7 @@ class GeneratorAverage:
             live = live_modules[name]
             averaged = list(average.parameters())
             current = [p.detach() for p in live.parameters()]
+            # One fused update per generator, as torch.optim.swa_utils' EMA averaging does.
             torch._foreach_lerp_(averaged, current, 1.0 - keep)
             for mine, theirs in zip(average.buffers(), live.buffers(), strict=True):
                 mine.copy_(theirs)
