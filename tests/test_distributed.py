@@ -101,15 +101,25 @@ def ddp_and_thread_spread(tmp_path, seed: int) -> tuple[float, float]:
 
 
 def test_a_checkpoint_resumes_under_another_number_of_processes(tmp_path):
+    """With the generators' weight average on: it is kept across processes and the resume, and
+    is what the run exports."""
     out = tmp_path / "run"
-    first = run(command(out, "--steps", "6", "--batch-size", "16", processes=2), tmp_path)
+    averaging = ["--average-generators", "0.9"]
+    first = run(
+        command(out, "--steps", "6", "--batch-size", "16", *averaging, processes=2), tmp_path
+    )
     assert first.returncode == 0, first.stderr[-3000:]
     resumed = run(
         [sys.executable, "-m", "mnist_cyclegan", "train", "--out", str(out), "--resume",
          "--steps", "12", "--device", "cpu"], tmp_path,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert int(load_file(str(out / "checkpoint.safetensors"))["opt_g.0.step"]) == 12
+    stored = load_file(str(out / "checkpoint.safetensors"))
+    assert int(stored["opt_g.0.step"]) == 12
+    exported = load_file(str(out / "weights.safetensors"))
+    params = [k for k in exported if k.startswith("G_") and k.endswith((".weight", ".bias"))]
+    assert params and all(torch.equal(exported[k], stored[f"avg.{k}"]) for k in params)
+    assert any(not torch.equal(stored[f"avg.{k}"], stored[f"net.{k}"]) for k in params)
 
 
 def checkpoint_step(path) -> int:
