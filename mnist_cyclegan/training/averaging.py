@@ -63,3 +63,8 @@ class GeneratorAverage:
     def networks(self, nets: Networks) -> Networks:
         """The run's networks with the averaged generators in the live ones' place."""
         return replace(nets, g_ab=self.modules["G_ab"], g_ba=self.modules["G_ba"])
+
+
+def average_for(nets: Networks, decay: float) -> GeneratorAverage | None:
+    """The average a run keeps at `decay` (`--average-generators`); none at 0, as the reference."""
+    return GeneratorAverage(nets, decay) if decay > 0 else None

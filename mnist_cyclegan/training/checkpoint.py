@@ -10,6 +10,7 @@ line, never an optimiser walking a moment of the wrong size.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,11 @@ class Progress:
     history: torch.Tensor  # rows of (step, epoch, *losses), float64
     epoch_sums: torch.Tensor  # per-loss sums over the current epoch's steps
     nonfinite: torch.Tensor  # a 0-d bool: has any loss this epoch been NaN or infinite
+
+    def last_losses(self) -> dict[str, float]:
+        """The last logged row of losses by name; NaN for each before the first log."""
+        last = self.history[-1, 2:].tolist() if len(self.history) else [math.nan] * len(LOSS_NAMES)
+        return dict(zip(LOSS_NAMES, last, strict=True))
 
 
 def module_tensors(nets: Networks, average: GeneratorAverage | None) -> dict[str, nn.Module]:

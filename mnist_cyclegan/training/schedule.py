@@ -1,6 +1,8 @@
-"""The learning-rate schedule, a pure function of the step."""
+"""The learning-rate schedule, a pure function of the step, and its setting on the optimisers."""
 
 from __future__ import annotations
+
+import torch
 
 
 def learning_rate(
@@ -15,3 +17,11 @@ def learning_rate(
         return base
     epoch = step / steps_per_epoch
     return base * min(1.0, max(0.0, (epochs - epoch) / decay))
+
+
+def set_learning_rate(optimizers: tuple[torch.optim.Optimizer, ...], lr: float) -> float:
+    """Give every parameter group of `optimizers` the rate `lr`; return it."""
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+    return lr

@@ -7,7 +7,6 @@ last good checkpoint kept, and a resumed CPU run is bit-identical to an unbroken
 
 from __future__ import annotations
 
-import math
 import time
 from functools import partial
 from pathlib import Path
@@ -32,7 +31,7 @@ from mnist_cyclegan.fast.layers import layers_for
 from mnist_cyclegan.fast.side_by_side import run_side_by_side, side_by_side_pays
 from mnist_cyclegan.images import save_png
 from mnist_cyclegan.training import distributed
-from mnist_cyclegan.training.averaging import GeneratorAverage
+from mnist_cyclegan.training.averaging import average_for
 from mnist_cyclegan.training.batches import training_data
 from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint, save_checkpoint
 from mnist_cyclegan.training.distributed import World
@@ -40,7 +39,7 @@ from mnist_cyclegan.training.eval_log import EvalLog
 from mnist_cyclegan.training.export import export_generators, run_meta, sample_sheet
 from mnist_cyclegan.training.reporting import Reporter, SilentReporter, Summary
 from mnist_cyclegan.training.run_folder import RunFiles, write_losses
-from mnist_cyclegan.training.schedule import learning_rate
+from mnist_cyclegan.training.schedule import learning_rate, set_learning_rate
 from mnist_cyclegan.training.signals import StopSignal
 from mnist_cyclegan.training.tensorboard import TensorBoardLog
 from mnist_cyclegan.training.watch import RunWatch
@@ -88,8 +87,7 @@ class Trainer:
         settings = self.settings
         self.data = training_data(settings, self.device)
         self.nets = self._build_networks()
-        decay = settings.average_generators
-        self.average = GeneratorAverage(self.nets, decay) if decay > 0 else None
+        self.average = average_for(self.nets, settings.average_generators)
         self.optimizers = build_optimizers(self.nets, settings, self.device)
         self.pools = (
             ImagePool(settings.pool_size, settings.seed + 11),
@@ -264,17 +262,12 @@ class Trainer:
     def step(self) -> torch.Tensor:
         """One optimisation step at the schedule's learning rate; the losses, not read back."""
         epoch, index = divmod(self.progress.step, self.steps_per_epoch)
+        settings = self.settings
         lr = learning_rate(
-            self.progress.step,
-            base=self.settings.lr,
-            steps_per_epoch=self.steps_per_epoch,
-            epochs=self.settings.epochs,
-            decay=self.settings.lr_decay_epochs,
-        )
-        for optimizer in self.optimizers:
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-        self.lr = lr
+            self.progress.step, base=settings.lr, steps_per_epoch=self.steps_per_epoch,
+            epochs=settings.epochs, decay=settings.lr_decay_epochs,
+        )  # fmt: skip
+        self.lr = set_learning_rate(self.optimizers, lr)
         real_a, real_b = (
             self._model_input(batch) for batch in self.data.batch(self._order(epoch), index)
         )
@@ -395,14 +388,12 @@ class Trainer:
         )
 
     def _summary(self, seconds: float, steps_run: int) -> Summary:
-        history = self.progress.history
-        last = history[-1, 2:].tolist() if len(history) else [math.nan] * len(LOSS_NAMES)
         return Summary(
             step=self.progress.step,
             total_steps=self.total_steps,
             seconds=seconds,
             pairs_per_second=steps_run * self.settings.batch_size / seconds if seconds else 0.0,
-            final_losses=dict(zip(LOSS_NAMES, last, strict=True)),
+            final_losses=self.progress.last_losses(),
             folder=str(self.files.folder),
             processes=self.world.size,
             warnings=tuple(self.warnings),
