@@ -1,27 +1,28 @@
-"""What a run computes and how it runs: settings dataclasses, presets, resume rules, devices.
+"""What a run computes and how it runs: the settings schema, and the device a run uses.
 
 `TrainSettings` (with its `NetSettings`) decides what a run computes; it is written to
 config.json and into every checkpoint, and weights files carry it, so a file alone rebuilds its
 model. `RunOptions` decides only how the run goes (where, on what, how often it saves, which
-kernels): a run resumed with other options computes the same thing.
+kernels): a run resumed with other options computes the same thing. `TrainSettings()` is the
+reference design and schedule; presets (presets.py) change some of it. What a command line
+makes of them is run_settings.py's: this schema reads no file.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mnist_cyclegan.domains import check_style, get_domain
+from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.presets import PRESETS
 
 if TYPE_CHECKING:
     import torch
-from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.presets import PRESETS, pair_preset
 
 NORMS = ("batch", "instance")
-OUTPUTS = ("sigmoid", "tanh")
 PAIRINGS = ("disjoint", "shuffled")
 PRECISIONS = ("fp32", "bf16")
 KERNELS = ("auto", "plain", "fast")
@@ -44,51 +45,56 @@ def first_failure(checks: list[tuple[bool, str]]) -> str | None:
     return next((message for ok, message in checks if not ok), None)
 
 
+HEADS = ("sigmoid", "tanh", "attention", "two-tone")  # variants/heads.py builds each
+
+
 @dataclass(frozen=True)
 class NetSettings:
-    """Architecture settings; stored with every weights file so it alone rebuilds the model."""
+    """Architecture settings; stored with every weights file so it alone rebuilds the model.
+    The defaults are the reference design; the last block are additions (variants/)."""
 
-    gen_width: int = 32
-    res_blocks: int = 6
-    disc_width: int = 64
-    norm: str = "batch"
-    output: str = "sigmoid"
+    gen_width: int = 32  # generator base width: 32 -> 64 -> 128 channels
+    res_blocks: int = 6  # residual blocks at the bottleneck
+    disc_width: int = 64  # discriminator base width: 64 -> 128 -> 256 -> 512
+    norm: str = "batch"  # batch (the reference) or instance
     bn_decay: float = 0.999  # Keras' moving-average decay; PyTorch momentum = 1 - decay
     norm_eps: float = 1e-3
-    final_norm: bool = True  # the reference normalises the last conv before its sigmoid
-    long_skip: bool = False  # add the full-resolution stem features to the decoder's output
-    median_offset: bool = False  # the stem also reads |input − the image's median colour|
-    attention_mask: bool = False  # output = mask · generated + (1 − mask) · input
+    final_norm: bool = True  # the reference normalises the last conv before its output
     residual_relu: bool = True  # the reference ends each residual block with ReLU(x + body(x))
-    two_tone: bool = False  # draw the figure only, painted with a palette (cyclegan/palette.py)
-    flat_figures: bool = False  # two-tone: no shade into a domain whose figures are flat
+    # The generator's output, by name: sigmoid (the reference) or tanh, or an addition's head:
+    # attention (variants/attention.py) or two-tone (variants/two_tone.py).
+    head: str = "sigmoid"
+    long_skip: bool = False  # add the stem's features to the decoder's (variants/long_skip.py)
+    median_offset: bool = False  # the stem also reads |x - median| (variants/median_offset.py)
+    flat_figures: bool = False  # two-tone: no shade into flat figures (variants/two_tone.py)
+
+    @property
+    def output(self) -> str:
+        """The value range the generators read and write: tanh [-1, 1] or sigmoid [0, 1]."""
+        return "tanh" if self.head == "tanh" else "sigmoid"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> NetSettings:
-        """Settings as a file stores them; keys it does not know are ignored, and a switch added
-        after a file was written takes the value that file's networks were built with."""
+        """Settings as a file stores them; keys it does not know are ignored, a switch added
+        after a file was written takes the value that file's networks were built with, and the
+        head of files written before heads had names is read from their switches."""
         known = {f.name for f in fields(cls)}
-        return cls(**{**FORMER_DEFAULTS, **{k: v for k, v in values.items() if k in known}})
+        values = {**FORMER_DEFAULTS, **values}
+        if "head" not in values:
+            values["head"] = former_head(values)
+        return cls(**{k: v for k, v in values.items() if k in known})
 
     def problem(self) -> str | None:
         """What is wrong with these settings, if anything: types, choices and sane sizes (so a
         forged file cannot ask for a network that fills the memory)."""
-        flags = (
-            "final_norm",
-            "long_skip",
-            "median_offset",
-            "attention_mask",
-            "residual_relu",
-            "two_tone",
-            "flat_figures",
-        )
+        flags = ("final_norm", "long_skip", "median_offset", "residual_relu", "flat_figures")
         return first_failure(
             [
                 (self.norm in NORMS, f"--norm must be one of {', '.join(NORMS)}"),
-                (self.output in OUTPUTS, f"--output must be one of {', '.join(OUTPUTS)}"),
+                (self.head in HEADS, f"--head must be one of {', '.join(HEADS)}"),
                 (is_int(self.gen_width) and 1 <= self.gen_width <= 256, "--gen-width: 1 to 256"),
                 (is_int(self.disc_width) and 1 <= self.disc_width <= 256, "--disc-width: 1 to 256"),
                 (is_int(self.res_blocks) and 0 <= self.res_blocks <= 64, "--res-blocks: 0 to 64"),
@@ -99,20 +105,22 @@ class NetSettings:
                     "switches must be booleans",
                 ),
                 (
-                    not (self.two_tone and self.attention_mask),
-                    "the two-tone output and --attention-mask both decide the output: choose "
-                    "one (--no-two-tone to use the mask)",
-                ),
-                (
-                    self.two_tone or not self.flat_figures,
-                    "--flat-figures decides a two-tone output's shade: it needs --two-tone",
-                ),
-                (
-                    not (self.two_tone and self.output != "sigmoid"),
-                    "--two-tone paints with colours in [0, 1]: it needs --output sigmoid",
+                    self.head == "two-tone" or not self.flat_figures,
+                    "--flat-figures decides a two-tone output's shade: it needs --head two-tone",
                 ),
             ]
         )
+
+
+def former_head(values: dict) -> object:
+    """The head a file written before heads had names was built with, from its switches."""
+    if values.get("two_tone") is True:
+        return "two-tone"
+    if values.get("attention_mask") is True:
+        if values.get("output") == "tanh":
+            raise ValueError("an attention mask over a tanh output is no longer built")
+        return "attention"
+    return values.get("output", "sigmoid")
 
 
 # Files written before a switch existed were made without it: residual blocks ended at x + body(x)
@@ -130,7 +138,7 @@ class TrainSettings:
     style: str = "threshold"
     data_a: str | None = None
     data_b: str | None = None
-    pairing: str = "disjoint"
+    pairing: str = "shuffled"  # all training digits in both domains, as the reference
     train_digits: int | None = None  # per domain; None = all of its half
     epochs: int = 100
     steps: int | None = None  # cap on the total number of optimisation steps
@@ -147,7 +155,7 @@ class TrainSettings:
     average_generators: float = 0.0  # decay of the exported weight average (0: off); averaging.py
     seed: int = 0
     precision: str = "bf16"  # ~2x the fp32 step on the reference design; see BENCHMARKS.md
-    validation: bool = True  # leave the validation digits out of training (data.py)
+    validation: bool = False  # True: leave the validation digits out of training (data.py)
     net: NetSettings = field(default_factory=NetSettings)
 
     def to_dict(self) -> dict:
@@ -215,68 +223,6 @@ class TrainSettings:
         ]  # fmt: skip
 
 
-# Only these may differ from a run's own settings when it resumes: they extend or cut the run
-# without changing what each step computes.
-CHANGEABLE_ON_RESUME = ("epochs", "steps")
-
-
-def settings_for_new_run(preset: str | None, given: dict, net_given: dict) -> TrainSettings:
-    """The preset's settings (reference by default), with its changes for the pair of domains
-    trained, and the flags the user gave on top."""
-    name = preset or "reference"
-    base = TrainSettings.preset(name)
-    domain_a = given.get("domain_a", base.domain_a)
-    domain_b = given.get("domain_b", base.domain_b)
-    changes = dict(pair_preset(name, domain_a, domain_b))
-    net_changes = changes.pop("net", {})
-    base = replace(base, **changes, net=replace(base.net, **net_changes))
-    net = replace(base.net, **net_given)
-    if not net.two_tone and "flat_figures" not in net_given:
-        net = replace(net, flat_figures=False)  # the preset's, for a two-tone output turned off
-    return replace(base, **given, net=net)
-
-
-def settings_for_resume(stored: TrainSettings, given: dict, net_given: dict) -> TrainSettings:
-    """A run's own settings; a flag that would change them is refused, except the run's length."""
-    for key, value in {**given, **net_given}.items():
-        old = getattr(stored.net if key in net_given else stored, key)
-        if key not in CHANGEABLE_ON_RESUME and value != old:
-            flag = "--" + key.replace("_", "-")
-            raise MnistganError(
-                f"{flag} {value} differs from the run's {old!r}; only --epochs and --steps may "
-                "change on --resume"
-            )
-    return replace(stored, **{k: v for k, v in given.items() if k in CHANGEABLE_ON_RESUME})
-
-
-MAX_CONFIG_BYTES = 1 << 20
-
-
-def settings_from_config(path: Path) -> TrainSettings:
-    """The settings a run's config.json records (`train --config`), validated."""
-    from mnist_cyclegan.tensor_files import strict_json
-
-    try:
-        if not path.is_file():
-            raise MnistganError(f"{path}: no such file")
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ValueError("larger than any config.json we write")
-        values = strict_json(path.read_text(encoding="utf-8"))
-        return TrainSettings.from_dict(values["settings"]).validate()
-    except MnistganError as error:
-        raise MnistganError(
-            f"{path}: {error}" if str(path) not in str(error) else str(error)
-        ) from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        message = f"no {error}" if isinstance(error, KeyError) else str(error)
-        raise MnistganError(f"{path}: not a run's config.json ({message[:120]})") from None
-
-
-def default_run_folder(domain_a: str | None, domain_b: str | None) -> Path:
-    defaults = TrainSettings()
-    return Path("runs") / f"{domain_a or defaults.domain_a}-to-{domain_b or defaults.domain_b}"
-
-
 @dataclass(frozen=True)
 class RunOptions:
     """How a run goes; none of it changes what a step computes in real arithmetic."""
@@ -313,48 +259,6 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
         raise MnistganError(f"--device {name}: choose auto, cpu or cuda")
     return torch.device(name)
-
-
-def given_fields(flags: dict, settings_class) -> dict:
-    """The fields of `settings_class` the user gave as flags (the others are None), paths as
-    strings."""
-    names = {field.name for field in fields(settings_class)}
-    return {
-        name: str(value) if isinstance(value, Path) else value
-        for name, value in flags.items()
-        if name in names and value is not None
-    }
-
-
-def settings_from_flags(flags: dict, *, resume: bool, out: Path) -> TrainSettings:
-    """A new run's settings from its preset and flags, or a resumed run's own."""
-    from mnist_cyclegan.training.checkpoint import read_checkpoint_settings
-
-    given, net_given = given_fields(flags, TrainSettings), given_fields(flags, NetSettings)
-    if flags["config"] is not None:
-        if resume or flags["preset"] is not None:
-            raise MnistganError(
-                "--config starts a new run from a run's settings: no --resume or --preset"
-            )
-        base = settings_from_config(flags["config"])
-        return replace(base, **given, net=replace(base.net, **net_given))
-    if not resume:
-        return settings_for_new_run(flags["preset"], given, net_given)
-    if flags["preset"] is not None:
-        raise MnistganError("--preset applies to new runs; --resume keeps the run's own")
-    stored = read_checkpoint_settings(out / "checkpoint.safetensors")
-    return settings_for_resume(stored, given, net_given)
-
-
-def run_options_from_flags(flags: dict, *, out: Path, device: torch.device) -> RunOptions:
-    """`train`'s run options from its flags (by parameter name)."""
-    return RunOptions(
-        out=out, device=device, resume=flags["resume"],
-        checkpoint_every=flags["checkpoint_every"], log_every=max(1, flags["log_every"]),
-        channels_last=flags["channels_last"], kernels=flags["kernels"],
-        side_by_side=flags["side_by_side"], eval_every=max(0, flags["eval_every"]),
-        tensorboard=flags["tensorboard"],
-    )  # fmt: skip
 
 
 def check_seed(seed: int) -> None:

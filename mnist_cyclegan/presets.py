@@ -6,8 +6,9 @@ choice a preset makes sits in one place with the measurement behind it (BENCHMAR
 
 from __future__ import annotations
 
-# Presets: `reference` is the reference design and schedule: all training digits in both
-# domains (`shuffled`), so an epoch is 937 steps at batch 64, for 100 epochs. `quick` is our
+# Presets: `reference` is the reference design and schedule (`TrainSettings()`): all training
+# digits in both domains (`shuffled`), so an epoch is 937 steps at batch 64, for 100 epochs.
+# `quick` is our
 # fastest way to a good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer
 # residual blocks, no norm on the generator's last layer (so a sigmoid can reach pure black and
 # white without waiting for a batch-norm scale to grow at lr-sized steps), a long skip that
@@ -21,8 +22,10 @@ from __future__ import annotations
 # part), batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last two of
 # three epochs, bf16 autocast, and the generators' weight average as the run's result.
 PRESETS: dict[str, dict] = {
-    "reference": {"pairing": "shuffled", "validation": False},
+    "reference": {},  # TrainSettings() is the reference
     "quick": {
+        "pairing": "disjoint",  # A and B from disjoint halves of the training digits
+        "validation": True,  # design choices are made on the validation digits it leaves out
         "batch_size": 64,
         "lr": 1e-3,
         "epochs": 3,
@@ -48,7 +51,7 @@ PRESETS: dict[str, dict] = {
             "median_offset": True,
             # Two-tone replaced the attention mask (AttentionGAN's copy of input pixels, the
             # preset's choice before issue 18): BENCHMARKS.md, issue 18, second part.
-            "two_tone": True,
+            "head": "two-tone",
             # Measured on validation digits over seeds 0-2 (BENCHMARKS.md, issue 16): with the
             # reference's ReLU, means within the seeds' spread of these (accuracy 0.1 point
             # lower, PSNR ±0.3 dB); the preset keeps the form its published figures have.

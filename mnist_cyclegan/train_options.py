@@ -1,95 +1,247 @@
 """The options of `mnistgan train` (and eval's data options), one annotated type each, so a
-command reads as its list of options (Typer takes each parameter's help from its type)."""
+command reads as its list of options (Typer takes each parameter's help from its type).
+
+Defaults in the help come from the settings dataclasses themselves (`TrainSettings()` is the
+reference, `TrainSettings.preset("quick")` the quick preset), so they cannot drift from the
+code; choices are listed as their values. Options sit in panels: what a first run needs, then
+the schedule, the reference design's knobs, the additions that are not in it, and speed.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+
+from mnist_cyclegan.config import HEADS, KERNELS, NORMS, PAIRINGS, PRECISIONS, TrainSettings
+from mnist_cyclegan.domains import DOMAINS, STYLES
+from mnist_cyclegan.presets import PRESETS
+
+RUN = "Run and data"
+SCHEDULE = "Schedule"
+REFERENCE_KNOBS = "The reference design's knobs"
+ADDITIONS = "Additions (not in the reference design)"
+SPEED = "Speed and logging"
+
+REFERENCE = TrainSettings()
+QUICK = TrainSettings.preset("quick")
 
 
 def option(help_text: str, **kwargs):
     return typer.Option(help=help_text, **kwargs)
 
 
-# `train`'s options, one alias each, so the command reads as its list of options.
-Preset = Annotated[str | None, option("reference (default) or quick (fast on a CPU).")]
-DomainA = Annotated[str | None, option("Domain A (default mnist).")]
-DomainB = Annotated[str | None, option("Domain B (default colored-background).")]
-Style = Annotated[str | None, option("Rendering style: threshold or blend.")]
-Epochs = Annotated[int | None, option("Epochs (default 100).")]
-Steps = Annotated[int | None, option("Cap on total optimisation steps (also on resume).")]
-BatchSize = Annotated[int | None, option("Pairs per step (default 64).")]
-Device = Annotated[str, option("auto, cpu or cuda.")]
-Seed = Annotated[int | None, option("Seed for data split, init and order (default 0).")]
-RunFolder = Annotated[Path | None, option("Run folder (default runs/A-to-B).")]
-Resume = Annotated[bool, option("Continue the run in --out from its checkpoint.")]
-DataA = Annotated[Path | None, option("make-data file for domain A.")]
-DataB = Annotated[Path | None, option("make-data file for domain B.")]
-Pairing = Annotated[str | None, option("disjoint (default) or shuffled.")]
-TrainDigits = Annotated[int | None, option("Use only N training digits per domain.")]
-Lr = Annotated[float | None, option("Adam learning rate (default 2e-4).")]
-LambdaCycle = Annotated[float | None, option("Cycle loss weight (default 10).")]
-LambdaIdentity = Annotated[
-    float | None, option("Identity loss weight, |G(y) − y| (default 0; paper 5).")
+def choice(help_text: str, panel: str, **kwargs):
+    """An option of a `Literal` type: the help lists its values, others are a usage error."""
+    return typer.Option(help=help_text, rich_help_panel=panel, **kwargs)
+
+
+def switch(help_text: str, panel: str):
+    """An on/off option, shown as --name/--no-name."""
+    return typer.Option(help=help_text, rich_help_panel=panel, metavar="")
+
+
+def presets_say(name: str, net: bool = False) -> str:
+    """What the reference and the quick preset set a field to, for the help."""
+    ref, quick = (REFERENCE.net, QUICK.net) if net else (REFERENCE, QUICK)
+    reference, fast = getattr(ref, name), getattr(quick, name)
+    shown = {True: "on", False: "off", None: "none"}
+    reference = shown.get(reference, reference) if isinstance(reference, bool | None) else reference
+    fast = shown.get(fast, fast) if isinstance(fast, bool | None) else fast
+    return f"(reference: {reference}; quick: {fast})"
+
+
+def settings_option(help_text: str, name: str, panel: str, net: bool = False):
+    """An option for a settings field, its help ending in what the presets set it to."""
+    switch = isinstance(getattr(REFERENCE.net if net else REFERENCE, name), bool)
+    return option(
+        f"{help_text} {presets_say(name, net)}",
+        rich_help_panel=panel,
+        **({"metavar": ""} if switch else {}),
+    )
+
+
+# -- run and data --------------------------------------------------------------------------
+Preset = Annotated[
+    Literal[tuple(PRESETS)] | None,
+    choice("reference: the design, 100 epochs (hours on a CPU); quick: minutes.", RUN),
 ]
-LambdaShape = Annotated[
-    float | None,
-    option("Shape loss weight: the figure's outline kept, |ink(G(x)) − ink(x)| (default 0)."),
+DomainA = Annotated[
+    Literal[DOMAINS] | None,
+    choice(f"Domain A. (default: {REFERENCE.domain_a})", RUN, metavar="DOMAIN"),
 ]
-PoolSize = Annotated[int | None, option("History pool of fakes (default 0; paper 50).")]
-LrDecayEpochs = Annotated[int | None, option("Linear decay to 0 over last N epochs.")]
-Precision = Annotated[str | None, option("bf16 autocast (default) or fp32.")]
-CycleNoise = Annotated[float | None, option("Noise std on fakes before the cycle (default 0).")]
-AverageGenerators = Annotated[
-    float | None, option("Export a moving average of the generators, this decay (default 0: off).")
+DomainB = Annotated[
+    Literal[DOMAINS] | None,
+    choice(f"Domain B. (default: {REFERENCE.domain_b})", RUN, metavar="DOMAIN"),
 ]
-Norm = Annotated[str | None, option("batch (reference) or instance.")]
-Output = Annotated[str | None, option("sigmoid (reference) or tanh.")]
-GenWidth = Annotated[int | None, option("Generator base width (default 32).")]
-ResBlocks = Annotated[int | None, option("Residual blocks (default 6).")]
-DiscWidth = Annotated[int | None, option("Discriminator base width (default 64).")]
-FinalNorm = Annotated[bool | None, option("Normalise the generator's last conv (reference: yes).")]
-LongSkip = Annotated[
-    bool | None, option("Add stem features to the decoder output (reference: no).")
+RunFolder = Annotated[
+    Path | None, option("Run folder. (default: runs/A-to-B)", rich_help_panel=RUN)
 ]
-MedianOffset = Annotated[
-    bool | None, option("Generator also reads |input − its median colour| (reference: no).")
+Device = Annotated[str, option("auto, cpu, cuda or cuda:N.", rich_help_panel=RUN)]
+Steps = Annotated[
+    int | None,
+    option("Stop after N optimisation steps in all (also on resume).", rich_help_panel=RUN),
 ]
-AttentionMask = Annotated[
-    bool | None,
-    option("Output mixes generated and input pixels by a learned mask (reference: no)."),
+Epochs = Annotated[int | None, settings_option("Epochs.", "epochs", RUN)]
+Resume = Annotated[
+    bool, option("Continue the run in --out from its checkpoint.", rich_help_panel=RUN)
+]
+Seed = Annotated[
+    int | None, settings_option("Seed of the data split, the weights and the order.", "seed", RUN)
+]
+Style = Annotated[
+    Literal[STYLES] | None, choice(f"How digits are rendered. (default: {REFERENCE.style})", RUN)
+]
+DataA = Annotated[Path | None, option("make-data file for domain A.", rich_help_panel=RUN)]
+DataB = Annotated[Path | None, option("make-data file for domain B.", rich_help_panel=RUN)]
+Config = Annotated[
+    Path | None,
+    option(
+        "Rerun a run's settings from its config.json (flags override them).", rich_help_panel=RUN
+    ),
+]
+
+# -- schedule ------------------------------------------------------------------------------
+BatchSize = Annotated[int | None, settings_option("Pairs per step.", "batch_size", SCHEDULE)]
+Lr = Annotated[float | None, settings_option("Adam learning rate.", "lr", SCHEDULE)]
+LrDecayEpochs = Annotated[
+    int | None,
+    settings_option("Linear decay to 0 over the last N epochs.", "lr_decay_epochs", SCHEDULE),
+]
+Pairing = Annotated[
+    Literal[PAIRINGS] | None,
+    choice(
+        "disjoint: A and B from disjoint halves of the digits; shuffled: all digits in both. "
+        + presets_say("pairing"),
+        SCHEDULE,
+    ),
+]
+TrainDigits = Annotated[
+    int | None, option("Use only N training digits per domain.", rich_help_panel=SCHEDULE)
 ]
 Validation = Annotated[
-    bool | None, option("Leave the validation digits out of training (reference: no; else yes).")
-]
-TwoTone = Annotated[
     bool | None,
-    option("Draw the figure only, painted with the target's real colours (reference: no)."),
+    settings_option("Leave the validation digits out of training.", "validation", SCHEDULE),
+]
+Precision = Annotated[
+    Literal[PRECISIONS] | None, choice(f"Arithmetic. (default: {REFERENCE.precision})", SCHEDULE)
+]
+
+# -- the reference design's knobs ----------------------------------------------------------
+GenWidth = Annotated[
+    int | None, settings_option("Generator base width.", "gen_width", REFERENCE_KNOBS, net=True)
+]
+ResBlocks = Annotated[
+    int | None, settings_option("Residual blocks.", "res_blocks", REFERENCE_KNOBS, net=True)
+]
+DiscWidth = Annotated[
+    int | None,
+    settings_option("Discriminator base width.", "disc_width", REFERENCE_KNOBS, net=True),
+]
+Norm = Annotated[
+    Literal[NORMS] | None,
+    choice(f"Normalisation. (default: {REFERENCE.net.norm})", REFERENCE_KNOBS),
+]
+FinalNorm = Annotated[
+    bool | None,
+    settings_option(
+        "Normalise the generator's last conv.", "final_norm", REFERENCE_KNOBS, net=True
+    ),
+]
+ResidualRelu = Annotated[
+    bool | None,
+    settings_option("ReLU after each residual sum.", "residual_relu", REFERENCE_KNOBS, net=True),
+]
+LambdaCycle = Annotated[
+    float | None, settings_option("Cycle loss weight.", "lambda_cycle", REFERENCE_KNOBS)
+]
+PoolSize = Annotated[
+    int | None,
+    settings_option("History pool of fakes (the paper: 50).", "pool_size", REFERENCE_KNOBS),
+]
+
+# -- additions, not in the reference -------------------------------------------------------
+Head = Annotated[
+    Literal[HEADS] | None,
+    choice(
+        "The generator's output: sigmoid or tanh (the design's), attention (copies input "
+        "pixels by a mask), two-tone (draws the figure, painted in real target colours). "
+        + presets_say("head", net=True),
+        ADDITIONS,
+    ),
+]
+LongSkip = Annotated[
+    bool | None,
+    settings_option("Add the stem's features to the decoder's.", "long_skip", ADDITIONS, net=True),
+]
+MedianOffset = Annotated[
+    bool | None,
+    settings_option(
+        "The generator also reads |input − its median colour|.",
+        "median_offset",
+        ADDITIONS,
+        net=True,
+    ),
 ]
 FlatFigures = Annotated[
     bool | None,
-    option("Two-tone: no shade where the target's figures are two flat colours (reference: no)."),
+    settings_option(
+        "Two-tone: no shade where the target's figures are flat.",
+        "flat_figures",
+        ADDITIONS,
+        net=True,
+    ),
 ]
-ResidualRelu = Annotated[
-    bool | None, option("ReLU after each residual block's sum (reference: yes; quick: no).")
+LambdaIdentity = Annotated[
+    float | None, settings_option("Identity term weight, |F(x) − x|.", "lambda_identity", ADDITIONS)
 ]
-CheckpointEvery = Annotated[int, option("Also checkpoint every N steps (0: epochs only).")]
-LogEvery = Annotated[int, option("Read losses back every N steps.")]
-ChannelsLast = Annotated[bool, option("NHWC memory layout (faster convolutions).")]
+LambdaShape = Annotated[
+    float | None,
+    settings_option("Shape term weight, the figure kept in place.", "lambda_shape", ADDITIONS),
+]
+CycleNoise = Annotated[
+    float | None,
+    settings_option("Noise std on fakes before the way back.", "cycle_noise", ADDITIONS),
+]
+AverageGenerators = Annotated[
+    float | None,
+    settings_option(
+        "Export a moving average of the generators with this decay (0: off).",
+        "average_generators",
+        ADDITIONS,
+    ),
+]
+
+# -- speed and logging ---------------------------------------------------------------------
 Kernels = Annotated[
-    str, option("auto (the CPU speed kit on a CPU, PyTorch's layers elsewhere), plain, fast.")
+    Literal[KERNELS],
+    choice("auto: the CPU speed kit on a CPU, PyTorch's layers elsewhere.", SPEED),
 ]
 SideBySide = Annotated[
-    bool, option("On a CPU, run each update's two independent halves on two threads (faster).")
+    bool,
+    option("With the speed kit, each update's two halves on two threads.", rich_help_panel=SPEED),
 ]
-EvalEvery = Annotated[int, option("Evaluate on 1,000 test digits every N steps.")]
+ChannelsLast = Annotated[
+    bool, option("NHWC memory layout (faster convolutions).", rich_help_panel=SPEED)
+]
+CheckpointEvery = Annotated[
+    int, option("Also checkpoint every N steps (0: at epoch ends only).", rich_help_panel=SPEED)
+]
+LogEvery = Annotated[int, option("Read the losses back every N steps.", rich_help_panel=SPEED)]
+EvalEvery = Annotated[
+    int,
+    option(
+        "Score 1,000 held-out digits every N steps (validation digits where the run leaves "
+        "them out; 0: never).",
+        rich_help_panel=SPEED,
+    ),
+]
 TensorBoard = Annotated[
-    Path | None, option("Also log losses, learning rate and samples for TensorBoard here.")
-]
-Config = Annotated[
-    Path | None, option("Rerun a run's settings from its config.json (flags override them).")
+    Path | None,
+    option(
+        "Also log losses, learning rate and samples for TensorBoard here.", rich_help_panel=SPEED
+    ),
 ]
 
 # eval: which data to score on

@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from mnist_cyclegan import __version__
 from mnist_cyclegan.config import NetSettings, TrainSettings
-from mnist_cyclegan.cyclegan.networks import Generator
 from mnist_cyclegan.domains import check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
+from mnist_cyclegan.variants.factory import define_generator
 
 WEIGHTS_FORMAT = "mnistgan-generators"
 
@@ -103,8 +104,8 @@ class WeightsMeta:
         """The tensors both generators hold, as these settings build them, allocating nothing."""
         with torch.device("meta"):
             generators = {
-                "G_ab": Generator(self.channels_a, self.channels_b, self.net),
-                "G_ba": Generator(self.channels_b, self.channels_a, self.net),
+                "G_ab": define_generator(self.channels_a, self.channels_b, self.net),
+                "G_ba": define_generator(self.channels_b, self.channels_a, self.net),
             }
         return {
             f"{name}.{key}": TensorEntry.of(value)
@@ -126,7 +127,7 @@ def check_stored(file: TensorFile, expected: dict[str, TensorEntry]) -> None:
             raise MnistganError(f"{file.path}: {name} is {file.entries[name].describe()}")
 
 
-def save_generators(path: Path, g_ab: Generator, g_ba: Generator, meta: WeightsMeta) -> None:
+def save_generators(path: Path, g_ab: nn.Module, g_ba: nn.Module, meta: WeightsMeta) -> None:
     """Both generators plus what rebuilds them: settings, domains, channels, versions."""
     tensors = {f"G_ab.{k}": v for k, v in g_ab.state_dict().items()}
     tensors.update({f"G_ba.{k}": v for k, v in g_ba.state_dict().items()})
@@ -135,14 +136,14 @@ def save_generators(path: Path, g_ab: Generator, g_ba: Generator, meta: WeightsM
 
 def load_generators(
     path: Path, device: torch.device | str = "cpu"
-) -> tuple[Generator, Generator, WeightsMeta]:
+) -> tuple[nn.Module, nn.Module, WeightsMeta]:
     """Rebuild (G_ab, G_ba, meta) from a weights file alone, in eval mode, as plain networks."""
     file = open_tensor_file(path, WEIGHTS_FORMAT)
     meta = WeightsMeta.from_dict(file.meta, path)
     check_stored(file, meta.expected_entries())
     tensors = file.load()
-    g_ab = Generator(meta.channels_a, meta.channels_b, meta.net)
-    g_ba = Generator(meta.channels_b, meta.channels_a, meta.net)
+    g_ab = define_generator(meta.channels_a, meta.channels_b, meta.net)
+    g_ba = define_generator(meta.channels_b, meta.channels_a, meta.net)
     for prefix, generator in (("G_ab.", g_ab), ("G_ba.", g_ba)):
         state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         generator.load_state_dict(state, strict=True)

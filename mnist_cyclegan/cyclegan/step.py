@@ -7,6 +7,10 @@ splits into two halves that share no tensor: the generators' into the half-cycle
 Each half takes its own gradients, which are added in a fixed order, so *how* the halves run
 is a free choice: `one_after_the_other` here, or side by side on two CPU threads
 (mnist_cyclegan/fast/side_by_side.py), with the same losses and gradients.
+
+The step is the reference's: G(x), F(G(x)), the GAN and cycle losses. What a run adds to it
+(palettes to paint with, noise on the way back, further terms) comes in as `plans`, one
+`HalfPlan` per half-cycle, made by variants/step.py; this module knows none of them.
 """
 
 from __future__ import annotations
@@ -20,19 +24,13 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.config import TrainSettings
-from mnist_cyclegan.cyclegan.losses import (
-    discriminator_loss,
-    generator_gan_loss,
-    identity_loss,
-    l1,
-    shape_loss,
-)
+from mnist_cyclegan.cyclegan.losses import discriminator_loss, generator_gan_loss, l1
 from mnist_cyclegan.cyclegan.networks import Networks
-from mnist_cyclegan.cyclegan.palette import estimate_palette, with_palette
 from mnist_cyclegan.cyclegan.pool import ImagePool
 
+# The losses a run logs: the identity column is the identity term's (variants/identity.py), 0
+# in the reference.
 LOSS_NAMES = ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "identity", "d_a", "d_b")
-Palettes = tuple[torch.Tensor | None, torch.Tensor | None]  # (the target's, the input's own)
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -59,19 +57,38 @@ def autocast_for(device: torch.device, precision: str):
     return contextlib.nullcontext()
 
 
-def cycle_noise(shape: torch.Size, std: float, device: torch.device) -> torch.Tensor | None:
-    """Noise for a fake before the cycle translates it back (Chu et al., 2017, "CycleGAN, a
-    master of steganography"): a translation that erases something (a colour; the grey shading
-    a thresholded colored-digit lacks) leaves the cycle loss unmet, and without noise the
-    generator learns to hide what was erased in a faint texture, a dot pattern the
-    discriminator then fights (the quick preset's failed runs, BENCHMARKS.md, issue 18).
-    Noise stronger than that texture makes hiding useless. Drawn in fp32 and in element
-    order, so it does not depend on precision or memory layout."""
-    return std * torch.randn(shape, device=device) if std > 0 else None
+@dataclass(frozen=True)
+class Term:
+    """A generator term beyond the reference's: `weight` · value(G, F, x, G(x))."""
+
+    name: str
+    weight: float
+    value: Callable[[nn.Module, nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def jitter(images: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
-    return images if noise is None else images + noise
+def plain_forward(g: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return g(x)
+
+
+@dataclass(frozen=True)
+class HalfPlan:
+    """How one half-cycle translates: G(x) and F(G(x)) as the reference computes them, and no
+    further terms; additions (variants/step.py) hand the step other plans."""
+
+    forward: Callable[[nn.Module, torch.Tensor], torch.Tensor] = plain_forward  # (G, x) → G(x)
+    back: Callable[[nn.Module, torch.Tensor], torch.Tensor] = plain_forward  # (F, G(x)) → F(G(x))
+    terms: tuple[Term, ...] = ()
+
+
+class StepPlans(Protocol):
+    """Makes both half-cycles' plans for a batch, before the halves start (so what they draw
+    from the random generator comes in a fixed order): (a → b → a, b → a → b)."""
+
+    def __call__(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[HalfPlan, HalfPlan]: ...
+
+
+def reference_plans(real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[HalfPlan, HalfPlan]:
+    return HalfPlan(), HalfPlan()
 
 
 @dataclass
@@ -81,8 +98,12 @@ class HalfCycle:
     fake: torch.Tensor  # G(x), detached: what the discriminator update judges
     gan: torch.Tensor
     cycle: torch.Tensor
-    identity: torch.Tensor  # unweighted; 0 with the term off
-    total: torch.Tensor  # gan + λ_cycle · cycle + λ_identity · identity + λ_shape · shape
+    terms: dict[str, torch.Tensor]  # the plan's further terms, unweighted
+    total: torch.Tensor  # gan + λ_cycle · cycle + Σ weight · term
+
+    def term(self, name: str) -> torch.Tensor:
+        """A further term's value; 0 where the plan has none of that name."""
+        return self.terms.get(name, self.gan.new_zeros(()))
 
 
 def half_cycle(
@@ -90,28 +111,21 @@ def half_cycle(
     f: nn.Module,
     d_y: nn.Module,
     real_x: torch.Tensor,
-    noise: torch.Tensor | None,
     settings: TrainSettings,
-    palettes: Palettes = (None, None),
+    plan: HalfPlan = HalfPlan(),
 ) -> HalfCycle:
-    """G: X → Y judged by D_Y, F: Y → X closing the cycle, and F's identity term on x.
-    Two-tone generators paint G(x) with `palettes[0]` (a real y's) and F(G(x)) with x's own."""
-    palette_y, palette_x = palettes
+    """G: X → Y judged by D_Y, and F: Y → X closing the cycle."""
     with autocast_for(real_x.device, settings.precision):
-        fake_y = with_palette(g, real_x, palette_y)  # G(x)
-        rec_x = with_palette(f, jitter(fake_y, noise), palette_x)  # F(G(x)) ≈ x
+        fake_y = plan.forward(g, real_x)  # G(x)
+        rec_x = plan.back(f, fake_y)  # F(G(x)) ≈ x
         gan = generator_gan_loss(d_y(fake_y).float())  # (D_Y(G(x)) − 1)²
         cycle = l1(rec_x.float(), real_x)  # |F(G(x)) − x|
         total = gan + settings.lambda_cycle * cycle
-        identity = real_x.new_zeros(())
-        if settings.lambda_identity:
-            identity = identity_loss(f, real_x, fake_y.shape[1], palette_x)  # |F(x) − x|
-            total = total + settings.lambda_identity * identity
-        if settings.lambda_shape:
-            total = total + settings.lambda_shape * shape_loss(
-                fake_y, real_x
-            )  # |ink(G(x)) − ink(x)|
-    return HalfCycle(fake_y.detach(), gan, cycle, identity, total)
+        terms = {}
+        for term in plan.terms:  # the additions' terms, in the plan's order
+            terms[term.name] = term.value(g, f, real_x, fake_y)
+            total = total + term.weight * terms[term.name]
+    return HalfCycle(fake_y.detach(), gan, cycle, terms, total)
 
 
 def discriminator_half(
@@ -151,31 +165,23 @@ def generator_update(
     real_b: torch.Tensor,
     settings: TrainSettings,
     run_halves: HalfRunner,
+    plans: StepPlans = reference_plans,
 ) -> tuple[HalfCycle, HalfCycle]:
     """Fill the generators' `.grad` from both half-cycles; return them."""
     params = nets.generators()
-    # drawn before the halves start, in a fixed order: two threads would race for the RNG
-    noise_b, noise_a = (
-        cycle_noise(x.shape, settings.cycle_noise, x.device) for x in (real_b, real_a)
-    )
+    plan_a2b, plan_b2a = plans(real_a, real_b)
 
-    palette_a, palette_b = (
-        (estimate_palette(real_a), estimate_palette(real_b))
-        if settings.net.two_tone
-        else (None, None)
-    )
-
-    def half(g, f, d_y, real_x, noise, palettes) -> Callable[[], tuple[HalfCycle, list]]:
+    def half(g, f, d_y, real_x, plan) -> Callable[[], tuple[HalfCycle, list]]:
         def run():
-            terms = half_cycle(g, f, d_y, real_x, noise, settings, palettes)
+            terms = half_cycle(g, f, d_y, real_x, settings, plan)
             return terms, gradients(terms.total, params)
 
         return run
 
     (a2b, grads_a2b), (b2a, grads_b2a) = run_halves(
         # a → b → a, judged by D_b; b → a → b, judged by D_a
-        half(nets.g_ab, nets.g_ba, nets.d_b, real_a, noise_b, (palette_b, palette_a)),
-        half(nets.g_ba, nets.g_ab, nets.d_a, real_b, noise_a, (palette_a, palette_b)),
+        half(nets.g_ab, nets.g_ba, nets.d_b, real_a, plan_a2b),
+        half(nets.g_ba, nets.g_ab, nets.d_a, real_b, plan_b2a),
         nets.named().values(),
     )
     set_grads(params, grads_a2b, grads_b2a)
@@ -219,6 +225,7 @@ def train_step(
     *,
     run_halves: HalfRunner = one_after_the_other,
     reduce_grads: Callable[[list[nn.Parameter]], None] | None = None,
+    plans: StepPlans = reference_plans,
 ) -> torch.Tensor:
     """Update G_ab, G_ba then D_a, D_b once; return the losses named in LOSS_NAMES as one
     detached tensor (so the loop need not wait for the device). `reduce_grads` averages
@@ -227,7 +234,7 @@ def train_step(
 
     # 1. Generators, with the discriminators frozen.
     set_requires_grad((nets.d_a, nets.d_b), False)
-    a2b, b2a = generator_update(nets, real_a, real_b, settings, run_halves)
+    a2b, b2a = generator_update(nets, real_a, real_b, settings, run_halves, plans)
     if reduce_grads is not None:
         reduce_grads(nets.generators())
     opt_g.step()
@@ -241,7 +248,7 @@ def train_step(
     opt_d.step()
 
     g_total = a2b.total + b2a.total
-    cycle, identity = a2b.cycle + b2a.cycle, a2b.identity + b2a.identity
+    cycle, identity = a2b.cycle + b2a.cycle, a2b.term("identity") + b2a.term("identity")
     losses = [g_total, a2b.gan, b2a.gan, cycle, identity, d_a, d_b]
     return torch.stack(losses).detach().float()
 

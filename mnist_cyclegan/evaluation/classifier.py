@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.cyclegan.networks import minus_median
 from mnist_cyclegan.data import EMBEDDED, DomainArrays
 from mnist_cyclegan.evaluation.model_cache import load_or_train, quietly, read_model
+from mnist_cyclegan.figures import minus_median
 from mnist_cyclegan.images import channels_first
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"

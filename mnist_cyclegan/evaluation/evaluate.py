@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
-from mnist_cyclegan.cyclegan.palette import painted_like
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.data import EMBEDDED, DomainArrays, validation_indices
 from mnist_cyclegan.errors import MnistganError
@@ -32,6 +31,7 @@ from mnist_cyclegan.evaluation.eval_data import (
     with_training_files,
 )
 from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.variants.two_tone import painted_like
 from mnist_cyclegan.weights import WeightsMeta
 
 

@@ -16,7 +16,6 @@ import torch
 from mnist_cyclegan import __version__
 from mnist_cyclegan.config import RunOptions, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks, build_networks
-from mnist_cyclegan.cyclegan.palette import fill_banks
 from mnist_cyclegan.cyclegan.pixels import to_model
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import (
@@ -43,6 +42,9 @@ from mnist_cyclegan.training.schedule import learning_rate, set_learning_rate
 from mnist_cyclegan.training.signals import StopSignal
 from mnist_cyclegan.training.tensorboard import TensorBoardLog
 from mnist_cyclegan.training.watch import RunWatch
+from mnist_cyclegan.variants.factory import define_generator
+from mnist_cyclegan.variants.step import plans_for
+from mnist_cyclegan.variants.two_tone import fill_banks
 from mnist_cyclegan.weights import save_generators
 
 
@@ -94,6 +96,7 @@ class Trainer:
             ImagePool(settings.pool_size, settings.seed + 12),
         )
         self.run_halves = self._half_runner()
+        self.plans = plans_for(settings)
         self.reduce_grads = (
             partial(distributed.average_gradients, world=self.world) if self.world.active else None
         )
@@ -125,7 +128,9 @@ class Trainer:
         every process, laid out channels-last (faster oneDNN and cuDNN convolutions)."""
         channels = (self.data.arrays_a.channels, self.data.arrays_b.channels)
         layers = layers_for(self.kernels)
-        nets = build_networks(self.settings.net, *channels, self.settings.seed, self.device, layers)
+        nets = build_networks(
+            self.settings.net, *channels, self.settings.seed, self.device, layers, define_generator
+        )
         targets = {"g_ab": self.data.train_b, "g_ba": self.data.train_a}
         fill_banks({"g_ab": nets.g_ab, "g_ba": nets.g_ba}, targets, self.settings.seed)
         for name, module in nets.named().items():
@@ -280,6 +285,7 @@ class Trainer:
             self.settings,
             run_halves=self.run_halves,
             reduce_grads=self.reduce_grads,
+            plans=self.plans,
         )
         if self.average is not None:
             self.average.update(self.nets, self.progress.step + 1)

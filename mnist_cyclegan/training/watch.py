@@ -20,11 +20,11 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
-from mnist_cyclegan.cyclegan.palette import figure_map
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.evaluation.domain_check import DomainCheck, domain_of, load_domain_check
 from mnist_cyclegan.evaluation.metrics import background_spread, far_background
+from mnist_cyclegan.figures import figure_map
 from mnist_cyclegan.images import channels_first
 
 D_WINS_LOSS = 0.02  # a least-squares discriminator this sure of every real and fake image

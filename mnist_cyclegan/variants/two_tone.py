@@ -1,4 +1,4 @@
-"""Two-tone outputs: a figure in one colour over a flat background of another (issue 18).
+"""The `two-tone` head: a figure in one colour over a flat background of another.
 
 Every domain this tool renders is a grey figure composited over two colours: white on black
 (mnist), white on a colour (colored-background), a colour on white (colored-digit), with the
@@ -8,7 +8,7 @@ the background comes out mottled, the colours it invents depend on the digit's c
 nothing else to draw them from), and a generator into grey hides the input's colour in faint
 pixel values so the cycle can rebuild it, which costs the grey output its fidelity.
 
-With `two_tone` (not in the reference) the generator draws only the figure: per pixel a
+With the two-tone head (not in the reference) the generator draws only the figure: per pixel a
 coverage m and a shade s, and the output is m · min(s · ink, 1) + (1 − m) · paper, for a
 *palette* (ink, paper) given from outside. In training the palette of a translation is that of
 a real image of the target domain from the same batch (unpaired with the input, so the colour
@@ -16,14 +16,22 @@ cannot depend on the digit), and the way back uses the input's own palette, whic
 then need not hide anywhere. After training a generator draws palettes from a bank of its
 target domain's real palettes, picked by a hash of the input's pixels: colours spread as the
 data's do, independent of the digit, and the same input always gets the same colour.
+
+The quick preset's head (BENCHMARKS.md, "two-tone output": flat backgrounds, colours as the
+data's, independent of the digit); `flat_figures` drops the shade into a domain whose figures
+are two flat colours (tests/test_palette.py and tests/test_flat_figures.py).
 """
 
 from __future__ import annotations
 
 import torch
+from torch import nn
+
+from mnist_cyclegan.config import NetSettings
+from mnist_cyclegan.figures import figure_map, frame_median
+from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 
 BANK_SIZE = 4096  # palettes a generator keeps of its target domain's real images (96 KB)
-RING = 2  # the width of the frame a palette reads the background colour from
 MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a dim ink to white
 # The coverage starts from the input's own figure: logit ± FIGURE_PRIOR where the input's figure
 # is or is not (sigmoid(1) = 0.73), which the network then corrects. Without it a generator
@@ -32,7 +40,6 @@ MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a dim i
 # did so for 1 seed in 3, none with the prior. 4 cost the default pair 1.3 points of accuracy
 # and 8 dB of PSNR on validation digits; 1 costs nothing measurable (BENCHMARKS.md, issue 18).
 FIGURE_PRIOR = 1.0
-FIGURE_FLOOR = 0.1  # an image whose strongest figure pixel is fainter than this is all paper
 # A domain's figures are flat when its figure pixels (those over FIGURE_STEP off the paper in
 # a channel, 0-255) lie within FLAT_WITHIN (mean, 0-255) of the line from each image's paper to
 # its ink: then coverage alone draws them (figures_are_flat). Blended ones read 0.4, a
@@ -40,35 +47,6 @@ FIGURE_FLOOR = 0.1  # an image whose strongest figure pixel is fainter than this
 FIGURE_STEP, FLAT_WITHIN = 4.0, 2.0
 # Odd multipliers per pixel position for the bank's hash: any fixed spread of integers will do.
 HASH_MULTIPLIER, HASH_MODULUS = 40_503, 1_000_003
-
-
-def border(images: torch.Tensor) -> torch.Tensor:
-    """The pixels of each image's outer frame, N×C×P: the background, as figures in these
-    domains are centred (MNIST's digits sit in a 20×20 box inside 28×28)."""
-    height, width = images.shape[-2:]
-    if min(height, width) <= 2 * RING:
-        return images.flatten(2)
-    top_bottom = torch.cat([images[..., :RING, :], images[..., -RING:, :]], dim=-2)
-    sides = torch.cat([images[..., RING:-RING, :RING], images[..., RING:-RING, -RING:]], dim=-1)
-    return torch.cat([top_bottom.flatten(2), sides.flatten(2)], dim=2)
-
-
-def frame_median(images: torch.Tensor) -> torch.Tensor:
-    """Each image's per-channel median over its frame, N×C: its background colour."""
-    frame = border(images)
-    if torch.onnx.is_in_onnx_export():  # ONNX has no median: the same (lower) one, by sorting
-        return frame.sort(dim=2).values[..., (frame.shape[2] - 1) // 2]
-    return frame.median(dim=2).values
-
-
-def figure_map(images: torch.Tensor) -> torch.Tensor:
-    """Where each image's figure is, whatever its colours: each pixel's largest distance from
-    the background colour, scaled by the image's strongest and saturating at half of it;
-    N×1×H×W in [0, 1]. White on black, white on a colour and a colour on white all give the
-    digit's outline."""
-    distance = (images - frame_median(images)[:, :, None, None]).abs().amax(dim=1, keepdim=True)
-    peak = distance.flatten(1).amax(dim=1).clamp(min=FIGURE_FLOOR)[:, None, None, None]
-    return (2.0 * distance / peak).clamp(max=1.0)
 
 
 @torch.no_grad()
@@ -152,7 +130,7 @@ def painted_like(
     """generator(images), a two-tone one painting in the colours of `originals` (model values,
     one per image) where given: the way back of a round trip returns the input's own colours,
     as in training, instead of the bank's."""
-    if originals is None or not getattr(generator, "two_tone", False):
+    if originals is None or not isinstance(generator, TwoToneGenerator):
         return generator(images)
     return generator(images, estimate_palette(originals))
 
@@ -206,7 +184,46 @@ def fill_banks(generators: dict[str, torch.nn.Module], pixels: dict[str, torch.T
     (`pixels` by the same keys), and with `flat_figures` whether to keep its shade;
     generators without a bank are left as they are."""
     for offset, (name, generator) in enumerate(generators.items()):
-        if getattr(generator, "two_tone", False):
+        if isinstance(generator, TwoToneGenerator):
             generator.palette_bank.copy_(bank_from(pixels[name], seed + offset))
-        if getattr(generator, "shaded", None) is not None:
-            generator.shaded.fill_(0.0 if figures_are_flat(pixels[name]) else 1.0)
+            if generator.shaded is not None:
+                generator.shaded.fill_(0.0 if figures_are_flat(pixels[name]) else 1.0)
+
+
+class TwoToneGenerator(GeneratorWithAdditions):
+    """Draws a coverage and a shade; paints them with a palette, given or from its bank. The
+    stem's features also read the palette, as a bias per channel (the figure's shade depends on
+    its ink: a mid-grey one is brightened)."""
+
+    def add_head(self, out_channels: int, settings: NetSettings) -> None:
+        self.output = settings.output
+        self.register_buffer("palette_bank", torch.zeros(BANK_SIZE, 2, out_channels))
+        self.palette_in = nn.Linear(2 * out_channels, settings.gen_width)
+        # 1: keep the shade; 0: coverage only (figures_are_flat); None: always shaded
+        self.register_buffer("shaded", torch.ones(()) if settings.flat_figures else None)
+
+    def head_outputs(self, out_channels: int) -> int:
+        return 2  # coverage and shade
+
+    def activation(self) -> nn.Module | None:
+        return None  # compose() takes the logits
+
+    def palette_for(self, image: torch.Tensor, palette: torch.Tensor | None) -> torch.Tensor:
+        if palette is not None:
+            return palette
+        return self.palette_bank[bank_index(image, len(self.palette_bank))]
+
+    def condition(self, stem: torch.Tensor, palette: torch.Tensor | None) -> torch.Tensor:
+        return stem + self.palette_bias(palette).to(stem.dtype)[:, :, None, None]
+
+    def finish(
+        self, y: torch.Tensor, image: torch.Tensor, palette: torch.Tensor | None
+    ) -> torch.Tensor:
+        return compose(y, palette, figure_map(image), self.shaded)
+
+    def palette_bias(self, palette: torch.Tensor) -> torch.Tensor:
+        """`palette_in` applied in fp32 as a sum of products, not a matmul: a step's two halves
+        run it at once on two threads, where the matmul's weight gradient was not the same
+        from run to run (tests/test_side_by_side.py). N×2×C → N×width."""
+        weight, bias = self.palette_in.weight, self.palette_in.bias
+        return (palette.flatten(1).float()[:, None, :] * weight[None]).sum(dim=2) + bias

@@ -1,0 +1,34 @@
+"""`define_generator`: the one place a generator is picked by its settings, as junyanz's
+`networks.define_G` picks a network by name. A new head is a new file and one line here."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from mnist_cyclegan.config import NetSettings
+from mnist_cyclegan.cyclegan.layers import PLAIN, Layers
+from mnist_cyclegan.cyclegan.networks import ACTIVATIONS, Generator
+from mnist_cyclegan.variants.attention import AttentionGenerator
+from mnist_cyclegan.variants.generator import GeneratorWithAdditions
+from mnist_cyclegan.variants.two_tone import TwoToneGenerator
+
+HEADS: dict[str, type[nn.Module]] = {
+    "sigmoid": GeneratorWithAdditions,  # the reference's activation
+    "tanh": GeneratorWithAdditions,
+    "attention": AttentionGenerator,
+    "two-tone": TwoToneGenerator,
+}
+
+
+def generator_class(settings: NetSettings) -> type[nn.Module]:
+    """The reference's own class where the settings add nothing to it, else the head's."""
+    if settings.head in ACTIVATIONS and not (settings.long_skip or settings.median_offset):
+        return Generator
+    return HEADS[settings.head]
+
+
+def define_generator(
+    in_channels: int, out_channels: int, settings: NetSettings, layers: Layers = PLAIN
+) -> nn.Module:
+    """A generator from `in_channels` to `out_channels` as `settings` describe it."""
+    return generator_class(settings)(in_channels, out_channels, settings, layers)

@@ -1,0 +1,40 @@
+"""The identity term (the CycleGAN paper's, Zhu et al. 2017, section 5; not in the reference
+design we implement): a generator fed an image already in its output domain should change
+nothing, |F(x) − x|. It ties outputs to the input's exact pixel values, which the GAN and cycle
+losses alone leave loose. Between a grey and an RGB domain only one half applies: a grey image
+repeated into RGB is a valid input of the RGB → grey generator; RGB turned grey would lose the
+colour the term is meant to keep. The quick preset weighs it 5 on mnist ↔ colored-background
+and 0 on the pairs with colored-digit, where copying is wrong (presets.py); tests/test_design.py
+checks both halves.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mnist_cyclegan.cyclegan.losses import l1
+from mnist_cyclegan.variants.two_tone import with_palette
+
+
+def as_input(images: torch.Tensor, channels: int) -> torch.Tensor | None:
+    """`images` as a generator with `channels` input channels takes them, where no information
+    is lost: unchanged, or grey repeated into RGB. RGB to grey: None."""
+    if images.shape[1] == channels:
+        return images
+    if images.shape[1] == 1 and channels == 3:
+        return images.expand(-1, 3, -1, -1)
+    return None
+
+
+def identity_loss(
+    generator: torch.nn.Module,
+    target: torch.Tensor,
+    channels: int,
+    palette: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """|F(x) − x| for a generator F into x's domain that takes `channels`-channel inputs; zero
+    where x cannot be fed to F without loss. A two-tone F paints with x's own `palette`."""
+    source = as_input(target, channels)
+    if source is None:
+        return target.new_zeros(())
+    return l1(with_palette(generator, source, palette).float(), target)

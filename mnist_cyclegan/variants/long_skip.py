@@ -1,0 +1,14 @@
+"""`long_skip` (not in the reference): the stem's full-resolution features are added to the
+body's output, so stroke geometry need not survive the 7×7 bottleneck: translating a digit
+mostly means keeping its strokes where they are. Part of the quick preset since its first
+design (BENCHMARKS.md: the quick preset's ablations); tests/test_nets.py shows the skip
+carrying the input past a silenced decoder."""
+
+from __future__ import annotations
+
+import torch
+
+
+def join(decoded: torch.Tensor, stem: torch.Tensor) -> torch.Tensor:
+    """The body's output with the stem's features added (same width and size)."""
+    return decoded + stem

@@ -1,0 +1,22 @@
+"""`median_offset` (not in the reference): the stem also reads each pixel's distance from its
+image's per-channel median, which is the background colour (a digit covers under a fifth of
+the image). The background then reads exactly 0 whatever its colour, and a digit whose greys
+straddle a pale background (bright core, darker edge) reads positive throughout; a convolution
+cannot find an image-wide median on its own. Part of the quick preset (BENCHMARKS.md: a digit
+on a pale background); tests/test_nets.py checks what the stem reads on real digits."""
+
+from __future__ import annotations
+
+import torch
+
+from mnist_cyclegan.figures import minus_median
+
+
+def stem_inputs(in_channels: int) -> int:
+    """The stem's input channels: the image's and as many distances."""
+    return 2 * in_channels
+
+
+def with_offset(x: torch.Tensor) -> torch.Tensor:
+    """x with |x − its per-channel median| beside it, N×2C×H×W."""
+    return torch.cat([x, minus_median(x).abs()], dim=1)
