@@ -16,8 +16,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mnist_cyclegan.config import RunOptions, settings_for_new_run
+from mnist_cyclegan.config import RunOptions
 from mnist_cyclegan.evaluation.metrics import background_spread
+from mnist_cyclegan.run_settings import Given, settings_for_new_run
+from mnist_cyclegan.training.run_log import RunLog
 from mnist_cyclegan.training.trainer import Trainer
 from mnist_cyclegan.training.watch import held_out_outputs
 
@@ -25,14 +27,20 @@ from mnist_cyclegan.training.watch import held_out_outputs
 class CourseTrainer(Trainer):
     """A Trainer that also prints both generators' background spread at the watch's checks."""
 
-    def _watch(self, step: int, losses: dict[str, float]) -> None:
-        super()._watch(step, losses)
-        if self.watch is None or not self.watch.watch.check_due(step):
+    def _set_up(self) -> None:
+        super()._set_up()
+        self.log.watch_step = self.watch_step  # the run log calls it at every logged step
+        self.watch_step_of_log = RunLog.watch_step.__get__(self.log)
+
+    def watch_step(self, step: int, losses: dict[str, float], networks) -> None:
+        self.watch_step_of_log(step, losses, networks)
+        watch = self.log.watch
+        if watch is None or not watch.watch.check_due(step):
             return
         spreads = {}
         for name, nets in (("live", self.nets), ("averaged", self.left_by_run())):
-            outputs = held_out_outputs({"a2b": nets.g_ab}, self.watch.inputs, self.watch.output)
-            spreads[name] = background_spread(outputs["a2b"], self.watch.backgrounds["a2b"])
+            outputs = held_out_outputs({"a2b": nets.g_ab}, watch.inputs, watch.output)
+            spreads[name] = background_spread(outputs["a2b"], watch.backgrounds["a2b"])
         print(
             f"step {step:5d}  lr {self.lr:.2e}  background std A->B: live {spreads['live']:.2f}, "
             f"averaged {spreads['averaged']:.2f}",
@@ -46,7 +54,7 @@ def main() -> None:
     domain_a = sys.argv[3] if len(sys.argv) > 3 else "mnist"
     domain_b = sys.argv[4] if len(sys.argv) > 4 else "colored-background"
     given = {"domain_a": domain_a, "domain_b": domain_b, "seed": seed}
-    settings = settings_for_new_run("quick", given, {})
+    settings = settings_for_new_run("quick", Given(train=given, net={}))
     summary = CourseTrainer(settings, RunOptions(out=out, device="cpu")).train()
     print(f"{summary.step} steps in {summary.seconds:.0f} s; warnings: {len(summary.warnings)}")
 

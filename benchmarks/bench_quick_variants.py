@@ -23,8 +23,8 @@ from mnist_cyclegan.config import NetSettings, TrainSettings
 
 # Earlier presets ("P1", "P2" in BENCHMARKS.md) written as changes to today's, then the
 # changes that led from each to the next.
-P3 = {"two_tone": False, "attention_mask": True}
-P2 = {**P3, "median_offset": False, "attention_mask": False}
+P3 = {"head": "attention"}
+P2 = {**P3, "median_offset": False, "head": "sigmoid"}
 P1 = {
     **P2,
     "batch_size": 32,

@@ -25,7 +25,6 @@ import torch
 
 from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN
-from mnist_cyclegan.cyclegan.networks import build_networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import (
     build_optimizers,
@@ -34,6 +33,8 @@ from mnist_cyclegan.cyclegan.step import (
 )
 from mnist_cyclegan.fast.layers import FastLayers, FastOptions
 from mnist_cyclegan.fast.side_by_side import run_side_by_side, side_by_side_pays
+from mnist_cyclegan.variants.factory import build_networks
+from mnist_cyclegan.variants.step import plans_for
 
 # Optimisations whose code runs on the CPU only (on CUDA, switching one off changes nothing)
 CPU_ONLY = ("gemm_weight_grad", "phases", "skip_zero_rows", "side_by_side")
@@ -112,7 +113,14 @@ def mnistgan_step(
     beside = variant.side_by_side and variant.kernels == "fast" and side_by_side_pays(device)
     run_halves = run_side_by_side if beside else one_after_the_other
     return lambda: train_step(
-        nets, optimizers, pools, real_a, real_b, settings, run_halves=run_halves
+        nets,
+        optimizers,
+        pools,
+        real_a,
+        real_b,
+        settings,
+        run_halves=run_halves,
+        plans=plans_for(settings),
     )
 
 

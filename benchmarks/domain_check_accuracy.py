@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from mnist_cyclegan.channels import grey_to_rgb as as_rgb
 from mnist_cyclegan.data import load_mnist
 from mnist_cyclegan.domains import DOMAINS, STYLES, draw_colors, render
-from mnist_cyclegan.evaluation.domain_check import as_grey_rgb, as_rgb, load_domain_check, share_in
+from mnist_cyclegan.evaluation.domain_check import as_grey_rgb, load_domain_check, share_in
 
 CPU = torch.device("cpu")
 

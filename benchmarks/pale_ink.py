@@ -19,11 +19,11 @@ import argparse
 import numpy as np
 import torch
 
-from mnist_cyclegan.cyclegan.palette import bank_index
 from mnist_cyclegan.data import domain_arrays, split_view
 from mnist_cyclegan.evaluation.classifier import load_or_train_classifier, predict
 from mnist_cyclegan.evaluation.domain_check import load_domain_check, share_in
 from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.variants.two_tone import bank_index
 from mnist_cyclegan.weights import load_generators
 
 DIM_INK = 0.9  # an ink whose mean channel is below this is not a white digit's

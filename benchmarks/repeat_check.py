@@ -18,12 +18,13 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.config import TrainSettings
-from mnist_cyclegan.cyclegan.networks import build_networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
 from mnist_cyclegan.fast import gemm_conv
 from mnist_cyclegan.fast.layers import FAST
 from mnist_cyclegan.fast.side_by_side import run_side_by_side
+from mnist_cyclegan.variants.factory import build_networks
+from mnist_cyclegan.variants.step import plans_for
 
 
 def one_step_grads(settings: TrainSettings, real_a, real_b, lock: bool) -> dict:
@@ -35,7 +36,16 @@ def one_step_grads(settings: TrainSettings, real_a, real_b, lock: bool) -> dict:
             d.model[1].__class__ = nn.Conv2d
     optimizers = build_optimizers(nets, settings, torch.device("cpu"))
     pools = (ImagePool(0, 0), ImagePool(0, 1))
-    train_step(nets, optimizers, pools, real_a, real_b, settings, run_halves=run_side_by_side)
+    train_step(
+        nets,
+        optimizers,
+        pools,
+        real_a,
+        real_b,
+        settings,
+        run_halves=run_side_by_side,
+        plans=plans_for(settings),
+    )
     return {
         f"{name}.{key}": p.grad.clone()
         for name, net in nets.named().items()

@@ -3,7 +3,8 @@
 From Python: `Translator.load(weights_or_model_name).a2b(image)` (see `mnist_cyclegan.api`).
 """
 
-__version__ = "0.1.0"
+from mnist_cyclegan.version import __version__
+
 __all__ = ["Translator", "__version__"]
 
 

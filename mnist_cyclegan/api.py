@@ -8,7 +8,8 @@
 Each call takes what it gets and gives back the same kind: a PIL image, a numpy array (H×W or
 H×W×3, uint8, or float in [0, 1]) or a batch tensor (N×C×H×W, uint8, or float in [0, 1]), of
 any size (reflect-padded to a multiple of 4 inside, cropped back). A grey input to an RGB side
-is repeated into RGB, an RGB input to a grey side turned grey, as `mnistgan translate` does.
+is repeated into RGB, an RGB input to a grey side turned grey (mnist_cyclegan/channels.py), as
+`mnistgan translate` does.
 """
 
 from __future__ import annotations
@@ -21,28 +22,17 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.channels import match_channels, match_tensor_channels
 from mnist_cyclegan.config import resolve_device
-from mnist_cyclegan.cyclegan.palette import estimate_palette, with_palette
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
 from mnist_cyclegan.pretrained import resolve_weights
 from mnist_cyclegan.user_images import to_8bit
+from mnist_cyclegan.variants.two_tone import estimate_palette, with_palette
 from mnist_cyclegan.weights import WeightsMeta, load_generators
 
 DIRECTIONS = ("a2b", "b2a")
-GREY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601, as Pillow's "L" conversion
-
-
-def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
-    """uint8 N×H×W or N×H×W×3 as `channels` wants them: grey repeated into RGB, or RGB turned
-    grey with GREY_WEIGHTS."""
-    if channels == 3 and pixels.ndim == 3:
-        return np.repeat(pixels[..., None], 3, axis=-1)
-    if channels == 1 and pixels.ndim == 4:
-        weights = np.array(GREY_WEIGHTS)
-        return np.clip(np.rint(pixels @ weights), 0, 255).astype(np.uint8)
-    return pixels
 
 
 class Translator:
@@ -94,7 +84,7 @@ class Translator:
         stack = match_channels(stack, self.input_channels(direction))
         x = to_model(channels_first(stack).to(self.device), self.meta.output)
         palette = None
-        if colours_of is not None and self.meta.net.two_tone:
+        if colours_of is not None and self.meta.net.head == "two-tone":
             target = self.meta.channels_b if direction == "a2b" else self.meta.channels_a
             originals = channels_first(match_channels(colours_of, target)).to(self.device)
             palette = estimate_palette(originals.float() / 255)
@@ -135,11 +125,7 @@ class Translator:
             pixels = images.permute(0, 2, 3, 1).cpu().numpy()
             pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
             return channels_first(self.translate_uint8(pixels, direction)).to(images.device)
-        x = images.float().to(self.device)
-        wanted = self.input_channels(direction)
-        if x.shape[1] != wanted:
-            grey_weights = torch.tensor(GREY_WEIGHTS, device=x.device)[None, :, None, None]
-            x = x.expand(-1, 3, -1, -1) if wanted == 3 else (x * grey_weights).sum(1, keepdim=True)
+        x = match_tensor_channels(images.float().to(self.device), self.input_channels(direction))
         x = x * 2 - 1 if self.meta.output == "tanh" else x
         y = self._forward(x, direction)
         y = (y + 1) / 2 if self.meta.output == "tanh" else y

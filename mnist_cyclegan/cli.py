@@ -17,7 +17,6 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mnist_cyclegan import __version__
 from mnist_cyclegan.config import NetSettings, RunOptions, TrainSettings, resolve_device
 from mnist_cyclegan.console import (
     PlainReporter,
@@ -31,6 +30,7 @@ from mnist_cyclegan.console import (
     print_made_data,
     print_scores,
     print_summary,
+    show_warnings,
 )
 from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
 from mnist_cyclegan.errors import Interrupted, MnistganError
@@ -84,6 +84,7 @@ from mnist_cyclegan.train_options import (
     Validation,
 )
 from mnist_cyclegan.train_options import option as _option
+from mnist_cyclegan.version import __version__
 
 app = typer.Typer(
     name="mnistgan",
@@ -109,6 +110,7 @@ def root(
     ] = False,
 ) -> None:
     """Unpaired image-to-image translation between MNIST domains with CycleGAN."""
+    show_warnings()
 
 
 @app.command("make-data")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import warnings
 
 import typer
 from rich.console import Console
@@ -23,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mnist_cyclegan.errors import Interrupted
+from mnist_cyclegan.errors import Interrupted, MnistganWarning
 
 # Markup and emoji off: file names and messages are shown as they are ("[final]", ":smile:").
 console = Console(markup=False, emoji=False, soft_wrap=True)
@@ -39,6 +40,21 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def warn(message: str) -> None:
     """One line on stderr that does not stop the command."""
     error_console.print(f"warning: {one_line(message)}")
+
+
+def show_warnings() -> None:
+    """Print library warnings of ours (errors.MnistganWarning) as one line each on stderr;
+    leave every other warning to Python's own handler."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, MnistganWarning):
+            warn(str(message))
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.simplefilter("always", MnistganWarning)
 
 
 def one_line(message: str) -> str:
@@ -216,7 +232,7 @@ def translation_warnings(results: dict) -> list[str]:
     """A plain line for each direction that did not translate (its outputs mostly do not look
     like the target domain) or whose backgrounds are mottled past what the watch warns of,
     which the table's numbers alone would leave to the reader."""
-    from mnist_cyclegan.training.watch import MOTTLED_ABOVE  # eval has loaded torch by now
+    from mnist_cyclegan.evaluation.metrics import MOTTLED_ABOVE  # eval has loaded torch by now
 
     a, b = results["domain_a"], results["domain_b"]
     lines = []

@@ -5,6 +5,11 @@ the file or setting at fault and say what is wrong with it.
 """
 
 
+class MnistganWarning(UserWarning):
+    """Something the user should know that does not stop the command (a damaged cache file
+    trained again, say). Library code warns with it; the CLI prints each as one line."""
+
+
 class MnistganError(Exception):
     """A problem with the user's input, files or environment, described in one line."""
 

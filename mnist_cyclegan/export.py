@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.api import Translator
 from mnist_cyclegan.atomic import write_atomic
+from mnist_cyclegan.channels import match_channels
 from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.errors import MnistganError
 
@@ -60,9 +61,8 @@ def check_digits(translator: Translator, direction: str, io_kind: str) -> list[n
         (meta.domain_a, meta.seed) if direction == "a2b" else (meta.domain_b, meta.seed + 1)
     )
     digits = domain_arrays(domain, style=meta.style, seed=seed).x_test[:CHECK_DIGITS]
+    digits = match_channels(digits, translator.input_channels(direction))
     digits = digits[..., None] if digits.ndim == 3 else digits
-    wanted = translator.input_channels(direction)
-    digits = np.repeat(digits, 3, axis=-1) if digits.shape[-1] < wanted else digits[..., :wanted]
     other = np.stack([np.asarray(_resized(d, (36, 44))) for d in digits[:16]])
     other = other[..., None] if other.ndim == 3 else other
     batches = [digits, other]

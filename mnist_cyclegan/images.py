@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from mnist_cyclegan.atomic import write_atomic
+from mnist_cyclegan.channels import grey_to_rgb
 
 
 def channels_first(images: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -23,9 +24,7 @@ def channels_first(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 def to_rgb(images: np.ndarray) -> np.ndarray:
     """N×H×W (grey) or N×H×W×3 uint8 → N×H×W×3 uint8, so grids can mix domains."""
-    if images.ndim == 3:
-        return np.repeat(images[..., None], 3, axis=-1)
-    return images
+    return grey_to_rgb(images)
 
 
 def grid(images: np.ndarray, columns: int = 8, pad: int = 2, fill: int = 128) -> np.ndarray:

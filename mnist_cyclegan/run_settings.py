@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from mnist_cyclegan.config import NetSettings, TrainSettings
+from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.presets import pair_preset
 from mnist_cyclegan.tensor_files import strict_json

@@ -16,12 +16,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_cyclegan import __version__
 from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.domains import check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
 from mnist_cyclegan.variants.factory import define_generator
+from mnist_cyclegan.version import __version__
 
 WEIGHTS_FORMAT = "mnistgan-generators"
 

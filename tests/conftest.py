@@ -64,3 +64,25 @@ def assert_one_line_error(result, *fragments: str) -> None:
     assert "Traceback" not in result.output + result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def run_process(*args: str, env: dict | None = None, cwd=None):
+    """Run `python -m mnist_cyclegan ARGS` as a user's shell does: through `main`, which turns
+    usage errors (a value not among an option's choices) into one line on stderr."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "mnist_cyclegan", *map(str, args)]
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run(
+        command, capture_output=True, text=True, env=environment, cwd=cwd, timeout=300
+    )
+
+
+def assert_one_line_process_error(result, *fragments: str) -> None:
+    """`assert_one_line_error` for a finished process."""
+    assert result.returncode != 0, result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

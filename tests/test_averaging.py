@@ -7,8 +7,8 @@ import torch
 from conftest import TINY, assert_one_line_error, run_cli
 from safetensors.torch import load_file
 
-from mnist_cyclegan.cyclegan.networks import build_networks
 from mnist_cyclegan.training.checkpoint import read_checkpoint_settings
+from mnist_cyclegan.variants.factory import build_networks
 
 DECAY = 0.5
 SEED = 5

@@ -30,7 +30,7 @@ def test_training_on_cuda_writes_a_run_and_resumes(runner, tmp_path, precision):
 def test_translate_and_eval_on_cuda(runner, tmp_path):
     """With the quick preset's generator inputs (median offset, two-tone output) on the GPU."""
     out = tmp_path / "run"
-    quick_inputs = ["--median-offset", "--two-tone", "--lambda-identity", "5"]
+    quick_inputs = ["--median-offset", "--head", "two-tone", "--lambda-identity", "5"]
     trained = run_cli(
         runner, "train", "--out", out, "--device", "cuda", *TINY, *quick_inputs, "--steps", "5"
     )

@@ -13,13 +13,11 @@ from torch import nn
 
 from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN, SamePad, same_padding
-from mnist_cyclegan.cyclegan.losses import ink
 from mnist_cyclegan.cyclegan.networks import (
     Discriminator,
     Generator,
     Networks,
     ResidualBlock,
-    build_networks,
 )
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import (
@@ -31,6 +29,15 @@ from mnist_cyclegan.cyclegan.step import (
     train_step,
 )
 from mnist_cyclegan.training.batches import training_data
+from mnist_cyclegan.variants.factory import build_networks
+from mnist_cyclegan.variants.shape_term import ink
+from mnist_cyclegan.variants.step import half_plan, plans_for
+
+
+def additions(settings: TrainSettings):
+    """The half-cycle plan with the settings' further terms, no noise, no palettes."""
+    return half_plan(settings, None, palette_target=None, palette_own=None)
+
 
 FP32 = replace(TrainSettings(), precision="fp32", lambda_identity=0.5)
 
@@ -60,7 +67,7 @@ def test_half_cycle_losses_by_hand():
     (D(G(x)) − 1)², cycle |F(G(x)) − x|, identity |F(x) − x|, total with λ 10 and 0.5."""
     x = torch.tensor([[[[0.0, 0.5], [1.0, 0.25]]]], dtype=torch.float64)
     g, f, d = Constant(2.0, 1.0), Constant(0.5, 0.0), Constant(1.0, -3.0)
-    terms = half_cycle(g, f, d, x, None, FP32)
+    terms = half_cycle(g, f, d, x, FP32, additions(FP32))
     fake = 2 * x + 1
     gan = ((fake - 3 - 1) ** 2).mean()
     cycle = (fake / 2 - x).abs().mean()
@@ -68,7 +75,7 @@ def test_half_cycle_losses_by_hand():
     assert torch.allclose(terms.fake, fake)
     assert terms.gan.item() == pytest.approx(gan.item())
     assert terms.cycle.item() == pytest.approx(cycle.item())
-    assert terms.identity.item() == pytest.approx(identity.item())
+    assert terms.term("identity").item() == pytest.approx(identity.item())
     assert terms.total.item() == pytest.approx((gan + 10 * cycle + 0.5 * identity).item())
 
 
@@ -86,7 +93,7 @@ def test_shape_term_by_hand():
         return (2 * distance / max(distance.max().item(), 0.1)).clamp(max=1)
 
     settings = replace(FP32, lambda_identity=0.0, lambda_shape=3.0)
-    terms = half_cycle(g, f, d, x, None, settings)
+    terms = half_cycle(g, f, d, x, settings, additions(settings))
     fake = x * x
     shape = (ink_by_hand(fake) - ink_by_hand(x)).abs().mean()
     assert shape.item() > 0.05
@@ -157,7 +164,7 @@ def test_no_discriminator_gradient_in_the_generator_update_and_none_the_other_wa
 
     optimizers[0].step = record(optimizers[0].step, "g")
     optimizers[1].step = record(optimizers[1].step, "d")
-    train_step(nets, optimizers, pools, real_a, real_b, FP32)
+    train_step(nets, optimizers, pools, real_a, real_b, FP32, plans=plans_for(FP32))
     assert all(g is not None and g.abs().sum() > 0 for g in seen["g"][:3])
     assert all(g is None for g in seen["g_other"])  # no discriminator gradient in the G update
     assert all(g is not None for g in seen["d"])
@@ -169,7 +176,7 @@ def test_the_discriminator_update_judges_fakes_cut_from_the_generators():
     """The fakes the discriminator update sees carry no graph back into the generators."""
     nets = tiny_networks()
     real_a, _ = real_batch()
-    terms = half_cycle(nets.g_ab, nets.g_ba, nets.d_b, real_a, None, FP32)
+    terms = half_cycle(nets.g_ab, nets.g_ba, nets.d_b, real_a, FP32, additions(FP32))
     assert terms.fake.grad_fn is None and not terms.fake.requires_grad
     assert terms.total.requires_grad  # the losses themselves do reach the generators
 
@@ -236,9 +243,11 @@ def test_initialisation_of_every_conv_transposed_conv_and_discriminator_layer():
         assert float(layer.bias.detach().abs().max()) == 0.0
 
 
-def test_disjoint_pairing_is_the_default_and_disjoint():
-    settings = TrainSettings(train_digits=None)
-    assert settings.pairing == "disjoint" and TrainSettings.preset("quick").pairing == "disjoint"
+def test_the_quick_preset_pairs_disjoint_halves_and_the_reference_every_digit():
+    settings = TrainSettings.preset("quick")
+    assert settings.pairing == "disjoint" and settings.validation
+    assert TrainSettings() == TrainSettings.preset("reference")  # the defaults are the design
+    assert TrainSettings().pairing == "shuffled" and not TrainSettings().validation
     data = training_data(settings, torch.device("cpu"))
     a = {bytes(x) for x in data.train_a.numpy()}
     b = {bytes(x) for x in data.train_b.numpy()}

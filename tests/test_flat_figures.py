@@ -9,10 +9,10 @@ import pytest
 import torch
 from conftest import TINY, assert_one_line_error, run_cli
 
-from mnist_cyclegan.config import settings_for_new_run
-from mnist_cyclegan.cyclegan.palette import FIGURE_PRIOR, compose, figures_are_flat, off_the_line
 from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.run_settings import Given, settings_for_new_run
+from mnist_cyclegan.variants.two_tone import FIGURE_PRIOR, compose, figures_are_flat, off_the_line
 
 FLAT = {
     ("mnist", "threshold"): False,  # one channel: coverage and shade are one freedom
@@ -56,13 +56,13 @@ def test_without_shade_every_pixel_is_a_mix_of_ink_and_paper():
 
 def test_flat_figures_needs_the_two_tone_output(runner, tmp_path):
     args = ["train", "--out", tmp_path / "run", "--steps", "2", *TINY]
-    result = run_cli(runner, *args, "--no-two-tone", "--flat-figures")
-    assert_one_line_error(result, "needs --two-tone")
+    result = run_cli(runner, *args, "--head", "sigmoid", "--flat-figures")
+    assert_one_line_error(result, "needs --head two-tone")
 
 
 def test_the_pair_presets_flat_figures_yield_to_a_two_tone_output_turned_off():
     pair = {"domain_a": "mnist", "domain_b": "colored-digit"}
-    assert settings_for_new_run("quick", pair, {}).net.flat_figures
-    plain = settings_for_new_run("quick", pair, {"two_tone": False})
-    assert not plain.net.two_tone and not plain.net.flat_figures
+    assert settings_for_new_run("quick", Given(pair, {})).net.flat_figures
+    plain = settings_for_new_run("quick", Given(pair, {"head": "sigmoid"}))
+    assert plain.net.head == "sigmoid" and not plain.net.flat_figures
     assert plain.net.problem() is None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, assert_one_line_error, run_cli
+from conftest import TINY, assert_one_line_error, run_cli, run_process
 from forge import (
     corrupt_deflate,
     gzip_bytes,
@@ -198,6 +198,18 @@ CHECKPOINTS = {
     "step-not-a-count": (
         checkpoint_edit(lambda p, out: with_meta(p, out, lambda m: m.update({"step": -4}))),
         "step",
+    ),
+    "optimizer-groups-empty": (
+        checkpoint_edit(lambda p, out: with_meta(p, out, lambda m: m.update({"opt_g_groups": []}))),
+        "opt_g groups",
+    ),
+    "optimizer-betas-not-numbers": (
+        checkpoint_edit(
+            lambda p, out: with_meta(
+                p, out, lambda m: m["opt_d_groups"][0].update({"betas": ["a", None]})
+            )
+        ),
+        "betas",
     ),
     "not-a-checkpoint": (
         checkpoint_edit(lambda p, out: shutil.copy(p.parent / "weights.safetensors", out)),
@@ -503,18 +515,6 @@ def test_an_unwritable_classifier_cache_fails_before_training(runner, user, monk
 
 
 # -- the worst cases of the report, by name ------------------------------------------------------
-
-
-def run_process(*args: str, env: dict | None = None, cwd=None):
-    import os
-    import subprocess
-    import sys
-
-    command = [sys.executable, "-m", "mnist_cyclegan", *map(str, args)]
-    environment = {**os.environ, **(env or {})}
-    return subprocess.run(
-        command, capture_output=True, text=True, env=environment, cwd=cwd, timeout=300
-    )
 
 
 def test_segfault_one_element_adam_moments_is_one_line_in_a_real_process(user):

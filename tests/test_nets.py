@@ -9,10 +9,16 @@ import torch
 from torch.nn import functional as F
 
 from mnist_cyclegan.config import NetSettings
-from mnist_cyclegan.cyclegan.layers import UpsampleSame
-from mnist_cyclegan.cyclegan.networks import Discriminator, Generator, count_parameters
+from mnist_cyclegan.cyclegan.layers import PLAIN, UpsampleSame
+from mnist_cyclegan.cyclegan.networks import (
+    Discriminator,
+    Generator,
+    count_parameters,
+    trunk_layers,
+)
 from mnist_cyclegan.domains import DOMAINS, get_domain
 from mnist_cyclegan.fast.layers import PhaseUpsample, ReflectPad
+from mnist_cyclegan.variants.factory import define_generator
 
 
 @pytest.mark.parametrize(("a", "b"), list(itertools.permutations(DOMAINS, 2)))
@@ -69,15 +75,16 @@ def test_long_skip_carries_the_stem_past_a_silent_decoder():
     outputs = {}
     for long_skip in (False, True):
         torch.manual_seed(0)
-        g = Generator(1, 3, NetSettings(gen_width=8, res_blocks=1, long_skip=long_skip)).eval()
-        last_up = g.model[g.head_start - 3]
+        settings = NetSettings(gen_width=8, res_blocks=1, long_skip=long_skip)
+        g = define_generator(1, 3, settings).eval()
+        last_up = g.model[len(trunk_layers(1, settings, PLAIN)) - 3]
         assert isinstance(last_up, UpsampleSame)
         with torch.no_grad():
             last_up.conv.weight.zero_()
             outputs[long_skip] = g(torch.rand(2, 1, 28, 28))
     assert float(outputs[False].std()) < 1e-6  # a constant image, whatever the input
     assert float(outputs[True].std()) > 1e-4
-    assert count_parameters(Generator(1, 3, NetSettings(long_skip=True))) == 1_965_641
+    assert count_parameters(define_generator(1, 3, NetSettings(long_skip=True))) == 1_965_641
 
 
 def test_median_offset_reads_every_background_as_zero():
@@ -92,7 +99,7 @@ def test_median_offset_reads_every_background_as_zero():
     colors[0] = (250, 245, 252)  # pale: the digit's edge is darker than the background
     images = torch.from_numpy(render(grey, "colored-background", colors)).permute(0, 3, 1, 2)
     x = images.float() / 255
-    g = Generator(3, 1, NetSettings(gen_width=8, res_blocks=1, median_offset=True)).eval()
+    g = define_generator(3, 1, NetSettings(gen_width=8, res_blocks=1, median_offset=True)).eval()
     seen = []
     g.model[1].register_forward_pre_hook(lambda _, args: seen.append(args[0]))
     with torch.no_grad():
@@ -109,18 +116,13 @@ def test_median_offset_reads_every_background_as_zero():
     assert bool(digit_moves[torch.from_numpy(grey >= 127.5)].all())
 
 
-@pytest.mark.parametrize(
-    ("cin", "cout", "output"),
-    [(1, 3, "sigmoid"), (3, 1, "sigmoid"), (3, 3, "sigmoid"), (3, 1, "tanh")],
-)
-def test_attention_mask_copies_the_input_where_it_is_closed(cin, cout, output):
+@pytest.mark.parametrize(("cin", "cout"), [(1, 3), (3, 1), (3, 3)])
+def test_attention_mask_copies_the_input_where_it_is_closed(cin, cout):
     """Mask logits forced low: the output is the input itself, grey repeated into RGB or RGB
     averaged to grey; forced high: the generated image alone."""
     torch.manual_seed(0)
-    settings = NetSettings(
-        gen_width=8, res_blocks=1, final_norm=False, attention_mask=True, output=output
-    )
-    g = Generator(cin, cout, settings).eval()
+    settings = NetSettings(gen_width=8, res_blocks=1, final_norm=False, head="attention")
+    g = define_generator(cin, cout, settings).eval()
     head = g.model[g.head_start + 1]
     assert head.out_channels == cout + 1
     x = torch.rand(2, cin, 28, 28)
@@ -133,7 +135,7 @@ def test_attention_mask_copies_the_input_where_it_is_closed(cin, cout, output):
         head.bias[cout:] = 60.0
         generated = g.model(x)[:, :cout]  # through the head's own activation
         assert torch.allclose(g(x), generated, atol=1e-6)
-    plain = NetSettings(gen_width=8, res_blocks=1, final_norm=False, output=output)
+    plain = NetSettings(gen_width=8, res_blocks=1, final_norm=False)
     assert count_parameters(g) - count_parameters(Generator(cin, cout, plain)) == 8 * 49 + 1
 
 

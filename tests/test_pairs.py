@@ -9,10 +9,10 @@ import pytest
 import torch
 from conftest import run_cli
 
-from mnist_cyclegan.config import settings_for_new_run
-from mnist_cyclegan.cyclegan.palette import off_the_line
 from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.run_settings import Given, settings_for_new_run
+from mnist_cyclegan.variants.two_tone import off_the_line
 from mnist_cyclegan.weights import load_generators
 
 PAIRS = [
@@ -73,16 +73,15 @@ def test_a_short_quick_run_moves_outputs_into_the_target_domain(
 @pytest.mark.parametrize(("domain_a", "domain_b"), PAIRS[1:])
 def test_the_quick_preset_does_not_copy_inputs_on_pairs_that_change_the_figure(domain_a, domain_b):
     for a, b in ((domain_a, domain_b), (domain_b, domain_a)):
-        settings = settings_for_new_run("quick", {"domain_a": a, "domain_b": b}, {})
-        assert settings.net.two_tone and settings.lambda_identity == 0
-        assert not settings.net.attention_mask
+        settings = settings_for_new_run("quick", Given({"domain_a": a, "domain_b": b}, {}))
+        assert settings.net.head == "two-tone" and settings.lambda_identity == 0
         assert settings.net.flat_figures
         assert settings.lambda_shape == (0.0 if "mnist" in (a, b) else 2.0)
         flagged = settings_for_new_run(
             "quick",
-            {"domain_a": a, "domain_b": b, "lambda_identity": 2.0},
-            {"attention_mask": True, "two_tone": False},
+            Given({"domain_a": a, "domain_b": b, "lambda_identity": 2.0}, {"head": "attention"}),
         )
-        assert flagged.net.attention_mask and flagged.lambda_identity == 2.0  # flags win
-    default = settings_for_new_run("quick", {}, {})
-    assert default.net.two_tone and default.lambda_identity == 5.0 and default.lambda_shape == 0
+        assert flagged.net.head == "attention" and flagged.lambda_identity == 2.0  # flags win
+    default = settings_for_new_run("quick", Given({}, {}))
+    assert default.net.head == "two-tone" and default.lambda_identity == 5.0
+    assert default.lambda_shape == 0

@@ -1,4 +1,4 @@
-"""Two-tone outputs (cyclegan/palette.py): the palette read from real images, the image painted
+"""Two-tone outputs (variants/two_tone.py): the palette read from real images, the image painted
 from it, the bank's hash, and a two-tone run end to end: its bank stored with the weights, flat
 backgrounds, colours from the data rather than from the digit."""
 
@@ -9,23 +9,23 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import TINY, assert_one_line_error, run_cli
+from conftest import TINY, assert_one_line_process_error, run_cli, run_process
 from PIL import Image
 from scipy.stats import chi2_contingency
 from typer.testing import CliRunner
 
-from mnist_cyclegan.cyclegan.palette import (
+from mnist_cyclegan.data import load_mnist
+from mnist_cyclegan.domains import draw_colors, render
+from mnist_cyclegan.figures import figure_map
+from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.variants.two_tone import (
     BANK_SIZE,
     FIGURE_PRIOR,
     MAX_SHADE,
     bank_index,
     compose,
     estimate_palette,
-    figure_map,
 )
-from mnist_cyclegan.data import load_mnist
-from mnist_cyclegan.domains import draw_colors, render
-from mnist_cyclegan.images import channels_first
 from mnist_cyclegan.weights import load_generators
 
 
@@ -159,7 +159,7 @@ def two_tone_run(tmp_path_factory):
 def test_two_tone_runs_store_their_bank_and_paint_flat_backgrounds(runner, tmp_path, two_tone_run):
     weights = two_tone_run / "weights.safetensors"
     g_ab, _, meta = load_generators(weights)
-    assert meta.net.two_tone
+    assert meta.net.head == "two-tone"
     # Real colored-background palettes, drawn from all 640 training images (4,096 draws leave
     # almost none out): as many distinct background colours, no empty (zero) rows.
     assert len(torch.unique(g_ab.palette_bank[:, 1], dim=0)) >= 600
@@ -195,10 +195,9 @@ def test_a_round_trip_comes_back_in_the_input_colours(runner, tmp_path, two_tone
         assert np.abs(corner - color.astype(int)).max() <= 2, (index, corner[0], color)
 
 
-@pytest.mark.parametrize(
-    ("flags", "fragment"),
-    [(["--attention-mask"], "choose one"), (["--output", "tanh"], "--output sigmoid")],
-)
-def test_two_tone_refuses_settings_it_cannot_paint_with(runner, tmp_path, flags, fragment):
-    args = ["train", "--out", tmp_path / "run", "--steps", "2", *TINY, "--two-tone", *flags]
-    assert_one_line_error(run_cli(runner, *args), fragment)
+def test_a_head_is_one_name_and_an_unknown_one_is_one_line(runner, tmp_path):
+    """Heads exclude each other by construction: one --head; a name that is none is refused
+    before anything is written."""
+    args = ["train", "--out", tmp_path / "run", "--steps", "2", *TINY, "--head", "rainbow"]
+    assert_one_line_process_error(run_process(*args), "--head", "rainbow")
+    assert not (tmp_path / "run").exists()

@@ -10,8 +10,9 @@ import torch
 
 from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN
-from mnist_cyclegan.cyclegan.networks import Discriminator, Generator, build_networks
+from mnist_cyclegan.cyclegan.networks import Discriminator
 from mnist_cyclegan.fast.layers import FAST, FastLayers, FastOptions
+from mnist_cyclegan.variants.factory import build_networks, define_generator
 
 QUICK = TrainSettings.preset("quick").net
 DESIGNS = {
@@ -33,7 +34,7 @@ def pair(build, dtype: torch.dtype) -> tuple[torch.nn.Module, torch.nn.Module]:
 def networks(design: str, kind: str, cin: int, cout: int):
     net = DESIGNS[design]
     if kind == "generator":
-        return lambda layers: Generator(cin, cout, net, layers)
+        return lambda layers: define_generator(cin, cout, net, layers)
     return lambda layers: Discriminator(cin, net, layers)
 
 

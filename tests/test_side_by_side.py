@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from mnist_cyclegan.config import TrainSettings
-from mnist_cyclegan.cyclegan.networks import build_networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import build_optimizers, one_after_the_other, train_step
 from mnist_cyclegan.fast.layers import FAST
 from mnist_cyclegan.fast.side_by_side import DeferrableBatchNorm2d, run_side_by_side
+from mnist_cyclegan.variants.factory import build_networks
+from mnist_cyclegan.variants.step import plans_for
 
 
 def real_pairs(count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,7 +49,14 @@ def _state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int):
     torch.manual_seed(1)  # the cycle noise
     for _ in range(steps):
         losses = train_step(
-            nets, optimizers, pools, real_a, real_b, settings, run_halves=run_halves
+            nets,
+            optimizers,
+            pools,
+            real_a,
+            real_b,
+            settings,
+            run_halves=run_halves,
+            plans=plans_for(settings),
         )
     grads, buffers = {}, {}
     for name, net in nets.named().items():
@@ -138,7 +146,16 @@ def test_side_by_side_steps_repeat_bit_for_bit_in_bf16(preset):
         optimizers = build_optimizers(nets, settings, torch.device("cpu"))
         pools = (ImagePool(4, 0), ImagePool(4, 1))
         torch.manual_seed(1)  # the cycle noise (the quick preset's)
-        train_step(nets, optimizers, pools, real_a, real_b, settings, run_halves=run_side_by_side)
+        train_step(
+            nets,
+            optimizers,
+            pools,
+            real_a,
+            real_b,
+            settings,
+            run_halves=run_side_by_side,
+            plans=plans_for(settings),
+        )
         runs.append(
             {
                 f"{name}.{key}": value.clone()

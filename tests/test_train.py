@@ -11,14 +11,22 @@ import time
 
 import pytest
 import torch
-from conftest import TINY, assert_one_line_error, run_cli
+from conftest import (
+    TINY,
+    assert_one_line_error,
+    assert_one_line_process_error,
+    run_cli,
+    run_process,
+)
 from PIL import Image
 from safetensors.torch import load_file
 
-from mnist_cyclegan.cyclegan.networks import build_networks
+from mnist_cyclegan.cyclegan.networks import Generator
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
 from mnist_cyclegan.training.checkpoint import load_checkpoint, read_checkpoint_settings
+from mnist_cyclegan.variants.factory import build_networks
+from mnist_cyclegan.variants.two_tone import TwoToneGenerator
 from mnist_cyclegan.weights import load_generators
 
 
@@ -195,24 +203,23 @@ def test_quick_preset_trains_and_its_weights_rebuild_its_design(runner, tmp_path
         5,
     )
     assert settings["net"]["long_skip"] is True and settings["net"]["final_norm"] is False
-    assert settings["net"]["median_offset"] is True and settings["net"]["two_tone"] is True
-    assert settings["net"]["attention_mask"] is False
+    assert settings["net"]["median_offset"] is True and settings["net"]["head"] == "two-tone"
     assert settings["net"]["disc_width"] == 24
     identity = [float(row["identity"]) for row in read_losses(tmp_path / "quick" / "losses.csv")]
     assert identity and all(value > 0 for value in identity)
     g_ab, g_ba, meta = load_generators(tmp_path / "quick" / "weights.safetensors")
     assert g_ab.long_skip and g_ba.long_skip and meta.step == 12
-    assert g_ab.median_offset and g_ba.two_tone
+    assert g_ab.median_offset and isinstance(g_ba, TwoToneGenerator)
     with torch.no_grad():
         assert g_ab(torch.rand(2, 1, 28, 28)).shape == (2, 3, 28, 28)
 
-    switches = ["--no-long-skip", "--no-median-offset", "--no-two-tone"]
+    switches = ["--no-long-skip", "--no-median-offset", "--head", "sigmoid"]
     plain = quick(tmp_path / "plain", *switches, "--train-digits", "64", "--steps", "1")
     assert plain.exit_code == 0, plain.output
     net = json.loads((tmp_path / "plain" / "config.json").read_text())["settings"]["net"]
-    assert not (net["long_skip"] or net["median_offset"] or net["two_tone"])
+    assert not (net["long_skip"] or net["median_offset"]) and net["head"] == "sigmoid"
     g_ab, _, _ = load_generators(tmp_path / "plain" / "weights.safetensors")
-    assert not (g_ab.long_skip or g_ab.median_offset or g_ab.two_tone)
+    assert type(g_ab) is Generator  # the reference's own class: nothing added
 
 
 def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
@@ -228,11 +235,12 @@ def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
     from dataclasses import replace
 
     from mnist_cyclegan.config import TrainSettings
-    from mnist_cyclegan.cyclegan.losses import as_input, identity_loss
-    from mnist_cyclegan.cyclegan.networks import build_networks
     from mnist_cyclegan.cyclegan.step import generator_update, one_after_the_other
     from mnist_cyclegan.data import load_mnist
     from mnist_cyclegan.domains import draw_colors, render
+    from mnist_cyclegan.variants.factory import build_networks
+    from mnist_cyclegan.variants.identity import as_input, identity_loss
+    from mnist_cyclegan.variants.step import plans_for
 
     grey = torch.rand(2, 1, 4, 4)
     assert torch.equal(as_input(grey, 3), grey.expand(-1, 3, -1, -1))
@@ -257,7 +265,7 @@ def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
     for weight in (0.0, 10.0):
         copied = copy.deepcopy(nets)
         changed = replace(settings, lambda_identity=weight)
-        generator_update(copied, real_a, real_b, changed, one_after_the_other)
+        generator_update(copied, real_a, real_b, changed, one_after_the_other, plans_for(changed))
         grads[weight] = [dict(g.named_parameters()) for g in (copied.g_ab, copied.g_ba)]
     copied = copy.deepcopy(nets)
     identity_loss(copied.g_ba, real_a, 3).backward()
@@ -282,6 +290,6 @@ def test_kernels_choose_the_layers_and_a_bad_choice_is_one_line(runner, tmp_path
         assert json.loads((out / "config.json").read_text())["kernels"] == expected
         g_ab, _, meta = load_generators(out / "weights.safetensors")
         assert meta.step == 3 and type(g_ab.model[1]) is torch.nn.Conv2d
-    bad = train(runner, tmp_path / "bad", "--steps", "1", "--kernels", "turbo")
-    assert_one_line_error(bad, "--kernels turbo")
+    bad = run_process("train", "--out", tmp_path / "bad", "--steps", "1", "--kernels", "turbo")
+    assert_one_line_process_error(bad, "--kernels", "turbo")
     assert not (tmp_path / "bad").exists()

@@ -126,7 +126,7 @@ def test_a_forced_failure_warns_in_train_and_eval(runner, tmp_path):
     args = ["train", "--out", out, "--preset", "quick", "--domain-b", "colored-digit"]
     tiny = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]
     forced = ["--train-digits", "640", "--steps", "150", "--lambda-identity", "50"]
-    forced += ["--attention-mask", "--no-two-tone"]  # the preset as it was: it copies
+    forced += ["--head", "attention"]  # the preset as it was: it copies
     result = run_cli(runner, *args, *tiny, *forced, "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "discriminator has won outright" in result.stderr

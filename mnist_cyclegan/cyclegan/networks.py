@@ -89,6 +89,8 @@ class Generator(nn.Module):
         self, in_channels: int, out_channels: int, settings: NetSettings, layers: Layers = PLAIN
     ) -> None:
         super().__init__()
+        if (settings.head, settings.long_skip, settings.median_offset) != (settings.output, 0, 0):
+            raise ValueError("these settings add to the reference: see variants/factory.py")
         activation = ACTIVATIONS[settings.output]()
         body = trunk_layers(in_channels, settings, layers)
         body += output_layers(out_channels, settings, layers, activation)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mnist_cyclegan.channels import grey_to_rgb, rgb_to_grey
 from mnist_cyclegan.data import load_mnist
 from mnist_cyclegan.domains import DOMAINS, STYLES, draw_colors, render
 from mnist_cyclegan.evaluation.model_cache import load_or_train
@@ -29,7 +30,6 @@ CHECK_FORMAT = "mnistgan-domain-check"
 CHECK_VERSION = 1
 CHECK_META = {"domains": ",".join(DOMAINS)}
 TRAIN_DIGITS = 6_000  # per domain and style; the check reads colours and layout, not digits
-LUMA = np.array([0.299, 0.587, 0.114])
 
 
 class DomainCheck(nn.Module):
@@ -54,15 +54,9 @@ class DomainCheck(nn.Module):
         return self.head(pooled)
 
 
-def as_rgb(images: np.ndarray) -> np.ndarray:
-    """uint8 N×H×W (grey) or N×H×W×3 → N×H×W×3."""
-    return np.repeat(images[..., None], 3, axis=-1) if images.ndim == 3 else images
-
-
 def as_grey_rgb(images: np.ndarray) -> np.ndarray:
     """RGB images as a one-channel generator would see them, repeated back into RGB."""
-    grey = np.clip(np.rint(images.astype(np.float64) @ LUMA), 0, 255).astype(np.uint8)
-    return as_rgb(grey)
+    return grey_to_rgb(rgb_to_grey(images))
 
 
 def training_set(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +67,7 @@ def training_set(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     for index, domain in enumerate(DOMAINS):
         for offset, style in enumerate(STYLES):
             colors = draw_colors(len(digits), seed + 10 * index + offset)
-            rendered = as_rgb(render(digits, domain, colors, style))
+            rendered = grey_to_rgb(render(digits, domain, colors, style))
             images.append(rendered)
             if domain != "mnist":
                 images.append(as_grey_rgb(rendered))
@@ -120,7 +114,7 @@ def to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.T
 @torch.no_grad()
 def domain_of(model: DomainCheck, images: np.ndarray, device: torch.device) -> np.ndarray:
     """The domain index (into DOMAINS) each uint8 image (grey or RGB) looks like."""
-    rgb = as_rgb(images)
+    rgb = grey_to_rgb(images)
     found = [
         model(to_input(rgb[start : start + 1000], device)).argmax(1).cpu().numpy()
         for start in range(0, len(rgb), 1000)

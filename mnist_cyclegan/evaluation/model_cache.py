@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -16,8 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_cyclegan.console import warn
-from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.errors import MnistganError, MnistganWarning
 from mnist_cyclegan.tensor_files import TensorEntry, open_tensor_file, save_tensors
 
 
@@ -52,7 +52,7 @@ def load_or_train(
         try:
             return read_model(path, file_format, meta, quietly(build)).to(device).eval()
         except MnistganError as error:
-            warn(f"{error}; training it again")
+            warnings.warn(f"{error}; training it again", MnistganWarning, stacklevel=2)
     check_writable(cache_home())
     model = quietly(train)
     save_tensors(path, model.state_dict(), file_format, meta)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.config import TrainSettings, in_range
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import LOSS_NAMES
@@ -146,6 +146,10 @@ def check_checkpoint(
     """Refuse a checkpoint that does not hold exactly this run's tensors; return its step."""
     optional = frozenset({"pool_a.images", "pool_b.images"})
     file.check(expected_entries(nets, optimizers, pools, image_size, average), optional)
+    for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
+        problem = groups_problem(file.meta.get(f"{prefix}_groups"), optimizer)
+        if problem is not None:
+            raise MnistganError(f"{file.path}: checkpoint {prefix} groups unusable ({problem})")
     step = file.meta.get("step")
     if not isinstance(step, int) or isinstance(step, bool) or not 0 < step <= MAX_STEP:
         raise MnistganError(f"{file.path}: checkpoint step {step!r} is not a step count")
@@ -160,6 +164,29 @@ def check_checkpoint(
     if file.entries["history"].shape[0] > step + 1:
         raise MnistganError(f"{file.path}: the loss history is longer than the run")
     return step
+
+
+def groups_problem(groups: object, optimizer: torch.optim.Optimizer) -> str | None:
+    """What is wrong with an optimiser's parameter groups as a checkpoint records them: one
+    group per group of this run's optimiser, over the same parameters, with Adam's numbers.
+    They are not loaded (the run's own settings are), but a file that garbles them is not a
+    checkpoint we wrote, and nothing else of it should be trusted."""
+    if not isinstance(groups, list) or len(groups) != len(optimizer.param_groups):
+        return f"{len(optimizer.param_groups)} group(s) expected"
+    start = 0
+    for group, ours in zip(groups, optimizer.param_groups, strict=True):
+        count = len(ours["params"])
+        if not isinstance(group, dict) or group.get("params") != list(range(start, start + count)):
+            return f"a group over other parameters than this run's {count}"
+        start += count
+        betas = group.get("betas")
+        if not (
+            isinstance(betas, list) and len(betas) == 2 and all(in_range(b, 0, 1) for b in betas)
+        ):
+            return f"betas {betas!r} are not two numbers in [0, 1]"
+        if not all(in_range(group.get(key), 0, 1e6) for key in ("lr", "eps")):
+            return "lr and eps must be numbers >= 0"
+    return None
 
 
 def restore_optimizer(

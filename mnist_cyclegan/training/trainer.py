@@ -1,8 +1,10 @@
-"""The Trainer: sets a run up, trains it step by step, and saves and loads its checkpoint.
+"""The Trainer: sets a run up and trains it step by step.
 
-`Trainer.train` is the loop, in numbered sections; everything it calls has a name of its own.
-Ctrl-C and SIGTERM save a checkpoint before leaving, a non-finite loss stops the run with the
-last good checkpoint kept, and a resumed CPU run is bit-identical to an unbroken one.
+`Trainer.train` is the loop, in numbered sections; everything it calls has a name of its own:
+what the run is built from (setup.py), what it tells as it goes (run_log.py), what it writes
+(saving.py: checkpoints and exports). Ctrl-C and SIGTERM save a checkpoint before leaving, a
+non-finite loss stops the run with the last good checkpoint kept, and a resumed CPU run is
+bit-identical to an unbroken one.
 """
 
 from __future__ import annotations
@@ -13,47 +15,34 @@ from pathlib import Path
 
 import torch
 
-from mnist_cyclegan import __version__
 from mnist_cyclegan.config import RunOptions, TrainSettings
-from mnist_cyclegan.cyclegan.networks import Networks, build_networks
+from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pixels import to_model
 from mnist_cyclegan.cyclegan.pool import ImagePool
-from mnist_cyclegan.cyclegan.step import (
-    LOSS_NAMES,
-    HalfRunner,
-    build_optimizers,
-    one_after_the_other,
-    train_step,
-)
+from mnist_cyclegan.cyclegan.step import LOSS_NAMES, build_optimizers, train_step
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.fast.layers import layers_for
-from mnist_cyclegan.fast.side_by_side import run_side_by_side, side_by_side_pays
-from mnist_cyclegan.images import save_png
 from mnist_cyclegan.training import distributed
 from mnist_cyclegan.training.averaging import average_for
 from mnist_cyclegan.training.batches import training_data
-from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint, save_checkpoint
+from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.eval_log import EvalLog
-from mnist_cyclegan.training.export import export_generators, run_meta, sample_sheet
-from mnist_cyclegan.training.reporting import Reporter, SilentReporter, Summary
-from mnist_cyclegan.training.run_folder import RunFiles, write_losses
+from mnist_cyclegan.training.export import export_generators, run_meta
+from mnist_cyclegan.training.reporting import Reporter, Summary
+from mnist_cyclegan.training.run_folder import RunFiles
+from mnist_cyclegan.training.run_log import RunLog
+from mnist_cyclegan.training.saving import LossNotFinite, RunSaver
 from mnist_cyclegan.training.schedule import learning_rate, set_learning_rate
+from mnist_cyclegan.training.setup import fresh_progress, half_runner, run_config, run_networks
 from mnist_cyclegan.training.signals import StopSignal
-from mnist_cyclegan.training.tensorboard import TensorBoardLog
 from mnist_cyclegan.training.watch import RunWatch
-from mnist_cyclegan.variants.factory import define_generator
 from mnist_cyclegan.variants.step import plans_for
-from mnist_cyclegan.variants.two_tone import fill_banks
-from mnist_cyclegan.weights import save_generators
+
+__all__ = ["LossNotFinite", "Trainer", "TrainingInterrupted"]
 
 
 class TrainingInterrupted(MnistganError):
     """Ctrl-C or SIGTERM: the checkpoint is saved and the run can resume."""
-
-
-class LossNotFinite(MnistganError):
-    """A loss turned NaN or infinite; the last good checkpoint is left as it was."""
 
 
 class Trainer:
@@ -70,8 +59,7 @@ class Trainer:
         self.settings, self.options = settings.validate(), options
         self.world = world or World()
         self.local_batch = distributed.check_batch(self.world, settings.batch_size)
-        use_reporter = reporter is not None and self.world.is_main
-        self.reporter: Reporter = reporter if use_reporter else SilentReporter()
+        self.reporter = reporter if self.world.is_main else None
         self.device = torch.device(options.device)
         self.kernels = options.kernels_for(self.device)
         self.files = RunFiles(Path(options.out))
@@ -86,29 +74,31 @@ class Trainer:
 
     def _set_up(self) -> None:
         """Data, networks, optimisers, pools, and the progress: fresh or from the checkpoint."""
-        settings = self.settings
-        self.data = training_data(settings, self.device)
-        self.nets = self._build_networks()
+        settings, device = self.settings, self.device
+        self.data = training_data(settings, device)
+        self.nets = run_networks(
+            settings, self.data, kernels=self.kernels, world=self.world, device=device,
+            memory_format=self.memory_format,
+        )  # fmt: skip
         self.average = average_for(self.nets, settings.average_generators)
-        self.optimizers = build_optimizers(self.nets, settings, self.device)
+        self.optimizers = build_optimizers(self.nets, settings, device)
         self.pools = (
             ImagePool(settings.pool_size, settings.seed + 11),
             ImagePool(settings.pool_size, settings.seed + 12),
         )
-        self.run_halves = self._half_runner()
+        self.run_halves = half_runner(self.kernels, self.options.side_by_side, device)
         self.plans = plans_for(settings)
         self.reduce_grads = (
             partial(distributed.average_gradients, world=self.world) if self.world.active else None
         )
         self._order_epoch, self._epoch_order = -1, None
-        self.lr = self.settings.lr
-        self.progress = self.load() if self.options.resume else self._fresh_progress()
-        self.watch = self._run_watch()
-        self.warnings: list[str] = []
+        self.lr = settings.lr
+        self.saver = RunSaver(self.files, settings, self.world, device)
+        self.progress = (
+            self.load() if self.options.resume else fresh_progress(settings.seed, device)
+        )
         tensorboard = self.options.tensorboard if self.world.is_main else None
-        self.tensorboard = TensorBoardLog(tensorboard) if tensorboard is not None else None
-
-    # -- set-up ------------------------------------------------------------------------------
+        self.log = RunLog(self.reporter, self._run_watch(), tensorboard)
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -123,78 +113,11 @@ class Trainer:
         total = self.settings.epochs * self.steps_per_epoch
         return total if self.settings.steps is None else min(total, self.settings.steps)
 
-    def _build_networks(self) -> Networks:
-        """The four networks from the seed, with the kernels `--kernels` picks, identical on
-        every process, laid out channels-last (faster oneDNN and cuDNN convolutions)."""
-        channels = (self.data.arrays_a.channels, self.data.arrays_b.channels)
-        layers = layers_for(self.kernels)
-        nets = build_networks(
-            self.settings.net, *channels, self.settings.seed, self.device, layers, define_generator
-        )
-        targets = {"g_ab": self.data.train_b, "g_ba": self.data.train_a}
-        fill_banks({"g_ab": nets.g_ab, "g_ba": nets.g_ba}, targets, self.settings.seed)
-        for name, module in nets.named().items():
-            setattr(
-                nets, name.lower(), distributed.sync_batch_norm(module, self.world, self.device)
-            )
-        distributed.broadcast_state(list(nets.named().values()), self.world)
-        for module in nets.named().values():
-            module.to(memory_format=self.memory_format)
-        return nets
-
-    def _half_runner(self) -> HalfRunner:
-        """Side by side where the speed kit runs on a CPU with threads to share."""
-        fast = self.kernels == "fast"
-        if self.options.side_by_side and fast and side_by_side_pays(self.device):
-            return run_side_by_side
-        return one_after_the_other
-
-    def _fresh_progress(self) -> Progress:
-        torch.manual_seed(self.settings.seed)
-        return Progress(
-            step=0,
-            history=torch.zeros((0, 2 + len(LOSS_NAMES)), dtype=torch.float64),
-            epoch_sums=torch.zeros(len(LOSS_NAMES), device=self.device),
-            nonfinite=torch.zeros((), dtype=torch.bool, device=self.device),
-        )
-
-    def _config(self) -> dict:
-        """config.json: the settings and what they came to on this machine."""
-        return {
-            "processes": self.world.size,
-            "batch_per_process": self.local_batch,
-            "settings": self.settings.to_dict(),
-            "device": str(self.device),
-            "kernels": self.kernels,
-            "steps_per_epoch": self.steps_per_epoch,
-            "total_steps": self.total_steps,
-            "train_digits_a": len(self.data.train_a),
-            "train_digits_b": len(self.data.train_b),
-            "batch_size_meaning": "global: pairs per optimisation step",
-            "mnistgan_version": __version__,
-            "torch_version": torch.__version__,
-        }
-
     # -- save and load -----------------------------------------------------------------------
 
     def save(self) -> None:
         """Checkpoint, unless a loss went non-finite since the last one (then stop, keeping it)."""
-        if distributed.any_rank(self.progress.nonfinite, self.world, self.device):
-            raise LossNotFinite(
-                f"a loss became NaN or infinite before step {self.progress.step}; stopped, "
-                f"the last good checkpoint ({self.files.checkpoint}) is kept"
-            )
-        distributed.average_buffers(list(self.nets.named().values()), self.world)
-        if self.world.is_main:
-            save_checkpoint(
-                self.files.checkpoint,
-                settings=self.settings,
-                nets=self.nets,
-                optimizers=self.optimizers,
-                pools=self.pools,
-                progress=self.progress,
-                average=self.average,
-            )
+        self.saver.checkpoint(self.nets, self.optimizers, self.pools, self.progress, self.average)
 
     def load(self) -> Progress:
         """Networks, optimisers, pools and RNG as the run folder's checkpoint has them."""
@@ -210,17 +133,9 @@ class Trainer:
 
     def export(self, epoch: int) -> None:
         """weights.safetensors, the epoch's sample sheet and the loss log, for the user."""
-        if not self.world.is_main:
-            return
-        g_ab, g_ba = export_generators(self.left_by_run(), self.data, self.settings)
-        channels = (g_ab.in_channels, g_ab.out_channels)
-        meta = run_meta(self.settings, channels, step=self.progress.step, epoch=epoch)
-        save_generators(self.files.weights, g_ab, g_ba, meta)
-        sheet = sample_sheet(g_ab, g_ba, self.data, meta.output)
-        save_png(self.files.sample(epoch), sheet)
-        write_losses(self.files, self.progress.history)
-        if self.tensorboard is not None:
-            self.tensorboard.samples(self.progress.step, sheet)
+        sheet = self.saver.export(self.left_by_run(), self.data, self.progress, epoch)
+        if sheet is not None:
+            self.log.samples(self.progress.step, sheet)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -231,15 +146,18 @@ class Trainer:
             return self._train()
         finally:
             self.files.unlock()
-            if self.tensorboard is not None:
-                self.tensorboard.close()
+            self.log.close()
 
     def _train(self) -> Summary:
         if self.world.is_main:
-            self.files.prepare(self._config())
+            config = run_config(
+                self.settings, self.data, world=self.world, local_batch=self.local_batch,
+                device=self.device, kernels=self.kernels, total_steps=self.total_steps,
+            )  # fmt: skip
+            self.files.prepare(config)
         eval_log = self._eval_log()
         started, first_step = time.perf_counter(), self.progress.step
-        self.reporter.start(self.total_steps, self.progress.step, self.steps_per_epoch)
+        self.log.start(self.total_steps, self.progress.step, self.steps_per_epoch)
         epoch_started = time.perf_counter()
         with StopSignal() as stop:
             while self.progress.step < self.total_steps:
@@ -259,7 +177,7 @@ class Trainer:
                     self._evaluate(eval_log, started)
                 # 5. Ctrl-C or SIGTERM: checkpoint, then leave with the resume command.
                 self._stop_if_asked(stop)
-        self.reporter.stop()
+        self.log.stop()
         # The last step always ends an epoch, whose checkpoint averaged the buffers: compare now.
         distributed.check_in_step(list(self.nets.named().values()), self.world, self.device)
         return self._summary(time.perf_counter() - started, self.progress.step - first_step)
@@ -323,10 +241,7 @@ class Trainer:
             row = torch.tensor([[progress.step, epoch, *values]], dtype=torch.float64)
             progress.history = torch.cat([progress.history, row])
             named = dict(zip(LOSS_NAMES, values, strict=True))
-            self.reporter.step(progress.step, named)
-            self._watch(progress.step, named)
-            if self.tensorboard is not None:
-                self.tensorboard.losses(progress.step, named, self.lr)
+            self.log.logged(progress.step, named, self.lr, self.left_by_run())
         return epoch_done
 
     def _run_watch(self) -> RunWatch | None:
@@ -335,18 +250,10 @@ class Trainer:
         log_every, output = self.options.log_every, self.settings.net.output
         return RunWatch(self.data, self.total_steps, log_every, output, self.device)
 
-    def _watch(self, step: int, losses: dict[str, float]) -> None:
-        """Warn, while it happens, of a run that is not translating (training/watch.py)."""
-        if self.watch is None:
-            return
-        for message in self.watch.after_log(step, losses, self.left_by_run()):
-            self.reporter.warn(message)
-            self.warnings.append(message)
-
     def _end_epoch(self, epoch: int, seconds: float) -> None:
         steps_in_epoch = self.progress.step - epoch * self.steps_per_epoch
         means = (self.progress.epoch_sums / steps_in_epoch).tolist()
-        self.reporter.epoch(epoch, dict(zip(LOSS_NAMES, means, strict=True)), seconds)
+        self.log.epoch(epoch, dict(zip(LOSS_NAMES, means, strict=True)), seconds)
         self.export(epoch)
         self.progress.epoch_sums.zero_()
         self.save()
@@ -386,7 +293,7 @@ class Trainer:
         if not stopping or self.progress.step >= self.total_steps:
             return
         self.save()
-        self.reporter.stop()
+        self.log.stop()
         raise TrainingInterrupted(
             f"{stop.name} at step {self.progress.step}: checkpoint saved to "
             f"{self.files.checkpoint}; resume with: mnistgan train --out {self.files.folder} "
@@ -402,5 +309,5 @@ class Trainer:
             final_losses=self.progress.last_losses(),
             folder=str(self.files.folder),
             processes=self.world.size,
-            warnings=tuple(self.warnings),
+            warnings=tuple(self.log.warnings),
         )

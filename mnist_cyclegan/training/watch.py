@@ -23,7 +23,7 @@ from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.evaluation.domain_check import DomainCheck, domain_of, load_domain_check
-from mnist_cyclegan.evaluation.metrics import background_spread, far_background
+from mnist_cyclegan.evaluation.metrics import MOTTLED_ABOVE, background_spread, far_background
 from mnist_cyclegan.figures import figure_map
 from mnist_cyclegan.images import channels_first
 
@@ -33,9 +33,6 @@ IN_TARGET_BELOW = 0.5  # fewer outputs than this in the target domain: not trans
 SAMPLES = 64  # held-out inputs per direction the domain check reads
 MIN_STRETCH = 60  # steps: the shortest stretch of failure worth a warning
 CHECKS_IN_A_ROW = 3  # checks that must all find the outputs outside the target (or mottled)
-# Background std (0-255) of outputs where their inputs show background: real data 0, eval's
-# target 2, the quick preset's runs that hid shading in dots 5-20 (BENCHMARKS.md, issue 18).
-MOTTLED_ABOVE = 4.0
 FIGURE_TOUCHES = 0.05  # figure_map value from which a pixel belongs to the input's figure
 
 

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from mnist_cyclegan.config import NetSettings
+from mnist_cyclegan.cyclegan import networks
 from mnist_cyclegan.cyclegan.layers import PLAIN, Layers
-from mnist_cyclegan.cyclegan.networks import ACTIVATIONS, Generator
+from mnist_cyclegan.cyclegan.networks import ACTIVATIONS, Generator, Networks
 from mnist_cyclegan.variants.attention import AttentionGenerator
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 from mnist_cyclegan.variants.two_tone import TwoToneGenerator
@@ -32,3 +34,17 @@ def define_generator(
 ) -> nn.Module:
     """A generator from `in_channels` to `out_channels` as `settings` describe it."""
     return generator_class(settings)(in_channels, out_channels, settings, layers)
+
+
+def build_networks(
+    net: NetSettings,
+    channels_a: int,
+    channels_b: int,
+    seed: int,
+    device: torch.device,
+    layers: Layers = PLAIN,
+) -> Networks:
+    """The four networks of any settings (cyclegan/networks.py builds the reference's)."""
+    return networks.build_networks(
+        net, channels_a, channels_b, seed, device, layers, generator=define_generator
+    )
