@@ -84,9 +84,7 @@ Steps = Annotated[
     option("Stop after N optimisation steps in all (also on resume).", rich_help_panel=RUN),
 ]
 Epochs = Annotated[int | None, settings_option("Epochs.", "epochs", RUN)]
-Resume = Annotated[
-    bool, option("Continue the run in --out from its checkpoint.", rich_help_panel=RUN)
-]
+Resume = Annotated[bool, switch("Continue the run in --out from its checkpoint.", RUN)]
 Seed = Annotated[
     int | None, settings_option("Seed of the data split, the weights and the order.", "seed", RUN)
 ]
@@ -220,11 +218,9 @@ Kernels = Annotated[
 ]
 SideBySide = Annotated[
     bool,
-    option("With the speed kit, each update's two halves on two threads.", rich_help_panel=SPEED),
+    switch("With the speed kit, each update's two halves on two threads.", SPEED),
 ]
-ChannelsLast = Annotated[
-    bool, option("NHWC memory layout (faster convolutions).", rich_help_panel=SPEED)
-]
+ChannelsLast = Annotated[bool, switch("NHWC memory layout (faster convolutions).", SPEED)]
 CheckpointEvery = Annotated[
     int, option("Also checkpoint every N steps (0: at epoch ends only).", rich_help_panel=SPEED)
 ]

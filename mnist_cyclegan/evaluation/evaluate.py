@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
+from mnist_cyclegan.bn_stats import use_batch_statistics
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.data import EMBEDDED, DomainArrays, validation_indices
 from mnist_cyclegan.errors import MnistganError

@@ -13,7 +13,7 @@ evaluates and watches.
 The decay warms up as min(decay, (1 + t) / (10 + t)) after t steps, so the first steps' random
 weights fade out fast; it depends on the step alone, so a resumed run averages as an unbroken
 one does. Batch-norm statistics are copied from the live generators: export re-estimates them
-for the averaged weights anyway (cyclegan/bn_stats.py).
+for the averaged weights anyway (bn_stats.py).
 """
 
 from __future__ import annotations

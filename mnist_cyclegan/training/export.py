@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.config import TrainSettings
-from mnist_cyclegan.cyclegan.bn_stats import recalibrated_copy
+from mnist_cyclegan.bn_stats import recalibrated_copy
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.images import grid, to_rgb, upscale
@@ -22,7 +22,7 @@ def export_generators(
     nets: Networks, data: TrainingData, settings: TrainSettings
 ) -> tuple[nn.Module, nn.Module]:
     """Eval-mode copies of both generators with batch-norm statistics re-estimated on training
-    batches (see cyclegan/bn_stats.py); the training networks are not touched."""
+    batches (see bn_stats.py); the training networks are not touched."""
     count = min(CALIBRATION_BATCHES, data.steps_per_epoch)
     order = data.epoch_order(settings.seed + 7919, 0)
     batches = [data.batch(order, i) for i in range(count)]

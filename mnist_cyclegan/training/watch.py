@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_cyclegan.cyclegan.bn_stats import use_batch_statistics
+from mnist_cyclegan.bn_stats import use_batch_statistics
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.evaluation.domain_check import DomainCheck, domain_of, load_domain_check
