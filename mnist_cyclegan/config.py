@@ -133,29 +133,30 @@ FORMER_TRAIN_DEFAULTS = {"validation": False}
 class TrainSettings:
     """Everything that decides what a run computes. Defaults are the reference's."""
 
-    domain_a: str = "mnist"
+    domain_a: str = "mnist"  # a domain name (domains.py)
     domain_b: str = "colored-background"
-    style: str = "threshold"
-    data_a: str | None = None
+    style: str = "threshold"  # how digits are rendered: the reference's threshold, or blend
+    data_a: str | None = None  # a make-data file to train domain A on (None: rendered here)
     data_b: str | None = None
     pairing: str = "shuffled"  # all training digits in both domains, as the reference
-    train_digits: int | None = None  # per domain; None = all of its half
+    train_digits: int | None = None  # per domain; None = all of them
     epochs: int = 100
     steps: int | None = None  # cap on the total number of optimisation steps
-    batch_size: int = 64
-    lr: float = 2e-4
+    batch_size: int = 64  # pairs per step, over all processes
+    lr: float = 2e-4  # Adam's
     beta1: float = 0.5
     beta2: float = 0.999
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.0
-    lambda_shape: float = 0.0  # not the reference's: see cyclegan/losses.py, `ink`
-    pool_size: int = 0
-    lr_decay_epochs: int = 0
-    cycle_noise: float = 0.0  # std of noise on fakes before they are translated back (0: off)
-    average_generators: float = 0.0  # decay of the exported weight average (0: off); averaging.py
-    seed: int = 0
-    precision: str = "bf16"  # ~2x the fp32 step on the reference design; see BENCHMARKS.md
+    lambda_cycle: float = 10.0  # weight of the L1 cycle loss
+    pool_size: int = 0  # history pool of fakes for the discriminators (the paper: 50)
+    lr_decay_epochs: int = 0  # linear decay to 0 over the last N epochs (0: constant)
+    seed: int = 0  # data split, weights, order, pools
+    precision: str = "bf16"  # autocast, ~2x the fp32 step on the reference design; BENCHMARKS.md
     validation: bool = False  # True: leave the validation digits out of training (data.py)
+    # Additions, not in the reference (variants/); 0 is off.
+    lambda_identity: float = 0.0  # the identity term's weight (variants/identity.py)
+    lambda_shape: float = 0.0  # the shape term's weight (variants/shape_term.py)
+    cycle_noise: float = 0.0  # noise std on fakes before the way back (variants/cycle_noise.py)
+    average_generators: float = 0.0  # decay of the exported weight average (training/averaging.py)
     net: NetSettings = field(default_factory=NetSettings)
 
     def to_dict(self) -> dict:

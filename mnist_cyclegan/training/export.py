@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.bn_stats import recalibrated_copy
+from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.images import grid, to_rgb, upscale

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import torch
+from functools import partial
+
 from torch import nn
 
 from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.cyclegan import networks
 from mnist_cyclegan.cyclegan.layers import PLAIN, Layers
-from mnist_cyclegan.cyclegan.networks import ACTIVATIONS, Generator, Networks
+from mnist_cyclegan.cyclegan.networks import ACTIVATIONS, Generator
 from mnist_cyclegan.variants.attention import AttentionGenerator
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 from mnist_cyclegan.variants.two_tone import TwoToneGenerator
@@ -36,15 +37,6 @@ def define_generator(
     return generator_class(settings)(in_channels, out_channels, settings, layers)
 
 
-def build_networks(
-    net: NetSettings,
-    channels_a: int,
-    channels_b: int,
-    seed: int,
-    device: torch.device,
-    layers: Layers = PLAIN,
-) -> Networks:
-    """The four networks of any settings (cyclegan/networks.py builds the reference's)."""
-    return networks.build_networks(
-        net, channels_a, channels_b, seed, device, layers, generator=define_generator
-    )
+# The four networks of any settings: cyclegan/networks.py's `build_networks`, its generators
+# picked here (it builds the reference's own by default).
+build_networks = partial(networks.build_networks, generator=define_generator)
