@@ -16,7 +16,7 @@ from __future__ import annotations
 # that reads each pixel's distance from the image's background colour (a digit on a pale
 # background), a two-tone output (the generator draws the figure; the colours are a real
 # target image's, so backgrounds are flat and colours do not depend on the digit: issue 18,
-# cyclegan/palette.py), the CycleGAN paper's identity term (ties outputs to the pixels the
+# variants/two_tone.py), the CycleGAN paper's identity term (ties outputs to the pixels the
 # input shows), noise on the fakes before the way back (a grey level a domain erases cannot be
 # hidden in faint pixels for the cycle: the runs that went wrong did that; issue 18, third
 # part), batch 64 at a learning rate of 1e-3 decayed linearly to zero over the last two of
@@ -76,7 +76,7 @@ PRESETS: dict[str, dict] = {
 # that digit's greys in background dots instead (std 4-5, accuracy -1 point), so it kept the
 # shade (BENCHMARKS.md, issue 18, third part; validation digits) and went wrong in one seed of
 # three even so. Two changes fixed that pair (fourth part, validation digits, seeds 0-2): a
-# shaded figure's ink read as its strongest pixel (palette.py, `estimate_palette`: behind a pale
+# shaded figure's ink read as its strongest pixel (two_tone.py, `estimate_palette`: behind a pale
 # background colored-digit -> colored-background had drawn grey, dotted digits), and the shape
 # term at weight 2, which ties each translation's figure to the input's: with both, flat
 # figures into colored-digit keep the data's colours (joint W1 1.8-2.2 against 8.6-8.7 with

@@ -4,7 +4,7 @@ in the output's channels, so the digit's core, whose grey levels the other domai
 copied instead of redrawn.
 
 No preset uses it any more: the quick preset's two-tone output replaced it (BENCHMARKS.md,
-"two-tone output"). It stays because the bundled model `mnist-colored-background` and files of
+issue 18, second part). It stays because the bundled model `mnist-colored-background` and files of
 earlier releases were made with it; tests/test_nets.py checks what the mask copies.
 """
 

@@ -4,7 +4,7 @@ nothing, |F(x) − x|. It ties outputs to the input's exact pixel values, which 
 losses alone leave loose. Between a grey and an RGB domain only one half applies: a grey image
 repeated into RGB is a valid input of the RGB → grey generator; RGB turned grey would lose the
 colour the term is meant to keep. The quick preset weighs it 5 on mnist ↔ colored-background
-and 0 on the pairs with colored-digit, where copying is wrong (presets.py); tests/test_design.py
+and 0 on the pairs with colored-digit, where copying is wrong (presets.py); tests/test_train.py
 checks both halves.
 """
 

@@ -17,7 +17,7 @@ then need not hide anywhere. After training a generator draws palettes from a ba
 target domain's real palettes, picked by a hash of the input's pixels: colours spread as the
 data's do, independent of the digit, and the same input always gets the same colour.
 
-The quick preset's head (BENCHMARKS.md, "two-tone output": flat backgrounds, colours as the
+The quick preset's head (BENCHMARKS.md, issue 18, second part: flat backgrounds, colours as the
 data's, independent of the digit); `flat_figures` drops the shade into a domain whose figures
 are two flat colours (tests/test_palette.py and tests/test_flat_figures.py).
 """

@@ -1,0 +1,95 @@
+"""The additions' plans for a step (variants/step.py): cycle noise reaches the way back and
+nothing else, palettes go where training needs them, the reference's plans add nothing, and
+the factory builds the reference's own generator where the settings add nothing to it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from mnist_cyclegan.config import NetSettings, TrainSettings
+from mnist_cyclegan.cyclegan.networks import Generator
+from mnist_cyclegan.cyclegan.step import HalfPlan, reference_plans
+from mnist_cyclegan.variants.factory import define_generator
+from mnist_cyclegan.variants.generator import GeneratorWithAdditions
+from mnist_cyclegan.variants.step import plans_for
+from mnist_cyclegan.variants.two_tone import TwoToneGenerator, estimate_palette
+
+
+class Recorder(nn.Module):
+    """A 'generator' that keeps what it was given and hands its input back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+
+    def forward(self, x: torch.Tensor, palette: torch.Tensor | None = None) -> torch.Tensor:
+        self.seen.append((x.clone(), palette))
+        return x
+
+
+def batches() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(4, 1, 8, 8, generator=generator), torch.rand(4, 3, 8, 8, generator=generator)
+
+
+def test_the_reference_settings_get_the_reference_plans():
+    assert plans_for(TrainSettings()) is reference_plans
+    assert reference_plans(*batches()) == (HalfPlan(), HalfPlan())
+
+
+def test_cycle_noise_reaches_the_way_back_and_nothing_else():
+    settings = replace(TrainSettings(), cycle_noise=0.1)
+    real_a, real_b = batches()
+    torch.manual_seed(3)
+    plan_a2b, _ = plans_for(settings)(real_a, real_b)
+    torch.manual_seed(3)
+    noise_b = 0.1 * torch.randn(real_b.shape)  # drawn first: the fakes of B
+    g, f = Recorder(), Recorder()
+    fake = plan_a2b.forward(g, real_a)
+    assert torch.equal(g.seen[0][0], real_a)  # G(x): x as it is
+    plan_a2b.back(f, fake)
+    assert torch.equal(f.seen[0][0], fake + noise_b)  # F(G(x) + noise)
+    assert plan_a2b.terms == ()  # no weight, no term
+
+
+def test_no_noise_draws_nothing_from_the_random_generator():
+    state = torch.get_rng_state()
+    plan, _ = plans_for(replace(TrainSettings(), lambda_identity=1.0))(*batches())
+    assert torch.equal(torch.get_rng_state(), state)
+    assert [term.name for term in plan.terms] == ["identity"]
+
+
+def test_two_tone_paints_g_x_like_a_real_target_and_the_way_back_like_x():
+    settings = replace(TrainSettings(), net=NetSettings(head="two-tone"))
+    real_a, real_b = batches()
+    plan_a2b, plan_b2a = plans_for(settings)(real_a, real_b)
+    g, f = Recorder(), Recorder()
+    plan_a2b.back(f, plan_a2b.forward(g, real_a))
+    assert torch.equal(g.seen[0][1], estimate_palette(real_b))  # G(a) in b's colours
+    assert torch.equal(f.seen[0][1], estimate_palette(real_a))  # back in a's own
+    plan_b2a.forward(g, real_b)
+    assert torch.equal(g.seen[1][1], estimate_palette(real_a))
+
+
+@pytest.mark.parametrize(
+    ("net", "cls"),
+    [
+        (NetSettings(), Generator),
+        (NetSettings(head="tanh"), Generator),
+        (NetSettings(long_skip=True), GeneratorWithAdditions),
+        (NetSettings(head="two-tone"), TwoToneGenerator),
+    ],
+)
+def test_the_factory_picks_the_class_by_the_settings(net, cls):
+    assert type(define_generator(1, 3, replace(net, gen_width=4, res_blocks=1))) is cls
+
+
+def test_the_reference_class_refuses_settings_it_would_ignore():
+    with pytest.raises(ValueError, match="variants/factory.py"):
+        Generator(1, 3, NetSettings(median_offset=True))
+    with pytest.raises(TypeError, match="no palette"):
+        define_generator(1, 3, NetSettings(long_skip=True))(torch.rand(1, 1, 8, 8), torch.ones(1))
