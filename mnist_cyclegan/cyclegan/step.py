@@ -229,7 +229,9 @@ def train_step(
 ) -> torch.Tensor:
     """Update G_ab, G_ba then D_a, D_b once; return the losses named in LOSS_NAMES as one
     detached tensor (so the loop need not wait for the device). `reduce_grads` averages
-    gradients over processes in data-parallel training."""
+    gradients over processes in data-parallel training. `plans` carry what the settings add
+    to the reference (variants.step.plans_for(settings), as the trainer passes them); the
+    default is the reference's own step, which leaves any addition out."""
     opt_g, opt_d = optimizers
 
     # 1. Generators, with the discriminators frozen.
