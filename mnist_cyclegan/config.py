@@ -68,6 +68,10 @@ class NetSettings:
     median_offset: bool = False  # the stem also reads |x - median| (variants/median_offset.py)
     flat_figures: bool = False  # two-tone: no shade into flat figures (variants/two_tone.py)
 
+    def is_reference(self) -> bool:
+        """Whether these settings build the reference's own generator, nothing added to it."""
+        return self.head in ("sigmoid", "tanh") and not (self.long_skip or self.median_offset)
+
     @property
     def output(self) -> str:
         """The value range the generators read and write: tanh [-1, 1] or sigmoid [0, 1]."""

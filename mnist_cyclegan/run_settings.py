@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.presets import pair_preset
 from mnist_cyclegan.tensor_files import strict_json
@@ -34,6 +34,15 @@ def given(settings_class: type, **values: object) -> dict:
         for name, value in values.items()
         if value is not None
     }
+
+
+def given_flags(**values: object) -> Given:
+    """The flags the user gave, each to the settings class it is a field of (TrainSettings or
+    its NetSettings); a name that is a field of neither raises TypeError."""
+    net_names = {field.name for field in fields(NetSettings)}
+    net = {k: v for k, v in values.items() if k in net_names}
+    train = {k: v for k, v in values.items() if k not in net_names}
+    return Given(train=given(TrainSettings, **train), net=given(NetSettings, **net))
 
 
 @dataclass(frozen=True)

@@ -83,13 +83,13 @@ ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 class Generator(nn.Module):
     """The reference ResNet generator: `trunk_layers`, then `output_layers` ending in a sigmoid
-    (or tanh), as one sequence. Additions to it are variants (mnist_cyclegan/variants/)."""
+    (or tanh), as one sequence, for settings that `is_reference`."""
 
     def __init__(
         self, in_channels: int, out_channels: int, settings: NetSettings, layers: Layers = PLAIN
     ) -> None:
         super().__init__()
-        if (settings.head, settings.long_skip, settings.median_offset) != (settings.output, 0, 0):
+        if not settings.is_reference():
             raise ValueError("these settings add to the reference: see variants/factory.py")
         activation = ACTIVATIONS[settings.output]()
         body = trunk_layers(in_channels, settings, layers)
@@ -144,7 +144,7 @@ class Networks:
     """The four networks of a CycleGAN: G_ab: A → B, G_ba: B → A, and a discriminator per
     domain (D_a judges images of A, D_b images of B)."""
 
-    g_ab: nn.Module  # Generator, or one with additions (variants/)
+    g_ab: nn.Module  # Generator, or another class `build_networks` was given
     g_ba: nn.Module
     d_a: Discriminator
     d_b: Discriminator
@@ -171,8 +171,7 @@ def build_networks(
 ) -> Networks:
     """Both generators and discriminators in training mode, initialised from `seed` alone (the
     same weights whichever `layers` builds them). `generator` builds each generator from
-    (in_channels, out_channels, settings, layers): the reference's, or with additions
-    (variants/factory.py)."""
+    (in_channels, out_channels, settings, layers): the reference's by default."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         nets = Networks(

@@ -8,9 +8,9 @@ Each half takes its own gradients, which are added in a fixed order, so *how* th
 is a free choice: `one_after_the_other` here, or side by side on two CPU threads
 (mnist_cyclegan/fast/side_by_side.py), with the same losses and gradients.
 
-The step is the reference's: G(x), F(G(x)), the GAN and cycle losses. What a run adds to it
-(palettes to paint with, noise on the way back, further terms) comes in as `plans`, one
-`HalfPlan` per half-cycle, made by variants/step.py; this module knows none of them.
+The step is the reference's: G(x), F(G(x)), the GAN and cycle losses. Anything else comes in
+as `plans`, one `HalfPlan` per half-cycle: how G(x) and F(G(x)) are computed, and further
+generator terms the half-cycle sums. Its default is the reference's.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from mnist_cyclegan.cyclegan.losses import discriminator_loss, generator_gan_los
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
 
-# The losses a run logs: the identity column is the identity term's (variants/identity.py), 0
-# in the reference.
-LOSS_NAMES = ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "identity", "d_a", "d_b")
+# The losses a step returns, in this order: the generators' (total, each GAN term, the cycle),
+# then the sum over both halves of each further term named in `logged`, then the
+# discriminators'.
+GENERATOR_LOSSES = ("g_total", "g_gan_ab", "g_gan_ba", "cycle")
+DISCRIMINATOR_LOSSES = ("d_a", "d_b")
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -73,7 +75,7 @@ def plain_forward(g: nn.Module, x: torch.Tensor) -> torch.Tensor:
 @dataclass(frozen=True)
 class HalfPlan:
     """How one half-cycle translates: G(x) and F(G(x)) as the reference computes them, and no
-    further terms; additions (variants/step.py) hand the step other plans."""
+    further terms; a caller that changes the step hands it other plans."""
 
     forward: Callable[[nn.Module, torch.Tensor], torch.Tensor] = plain_forward  # (G, x) → G(x)
     back: Callable[[nn.Module, torch.Tensor], torch.Tensor] = plain_forward  # (F, G(x)) → F(G(x))
@@ -122,7 +124,7 @@ def half_cycle(
         cycle = l1(rec_x.float(), real_x)  # |F(G(x)) − x|
         total = gan + settings.lambda_cycle * cycle
         terms = {}
-        for term in plan.terms:  # the additions' terms, in the plan's order
+        for term in plan.terms:  # further terms, in the plan's order
             terms[term.name] = term.value(g, f, real_x, fake_y)
             total = total + term.weight * terms[term.name]
     return HalfCycle(fake_y.detach(), gan, cycle, terms, total)
@@ -226,12 +228,14 @@ def train_step(
     run_halves: HalfRunner = one_after_the_other,
     reduce_grads: Callable[[list[nn.Parameter]], None] | None = None,
     plans: StepPlans = reference_plans,
+    logged: tuple[str, ...] = (),
 ) -> torch.Tensor:
-    """Update G_ab, G_ba then D_a, D_b once; return the losses named in LOSS_NAMES as one
+    """Update G_ab, G_ba then D_a, D_b once; return the losses (GENERATOR_LOSSES, the further
+    terms named in `logged`, each 0 where a plan has none, DISCRIMINATOR_LOSSES) as one
     detached tensor (so the loop need not wait for the device). `reduce_grads` averages
-    gradients over processes in data-parallel training. `plans` carry what the settings add
-    to the reference (variants.step.plans_for(settings), as the trainer passes them); the
-    default is the reference's own step, which leaves any addition out."""
+    gradients over processes in data-parallel training. `plans` make each half-cycle's plan;
+    the default is the reference's own step (the trainer passes the plans its settings
+    ask for)."""
     opt_g, opt_d = optimizers
 
     # 1. Generators, with the discriminators frozen.
@@ -250,8 +254,8 @@ def train_step(
     opt_d.step()
 
     g_total = a2b.total + b2a.total
-    cycle, identity = a2b.cycle + b2a.cycle, a2b.term("identity") + b2a.term("identity")
-    losses = [g_total, a2b.gan, b2a.gan, cycle, identity, d_a, d_b]
+    terms = [a2b.term(name) + b2a.term(name) for name in logged]
+    losses = [g_total, a2b.gan, b2a.gan, a2b.cycle + b2a.cycle, *terms, d_a, d_b]
     return torch.stack(losses).detach().float()
 
 

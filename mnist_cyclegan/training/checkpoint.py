@@ -20,10 +20,10 @@ from torch import nn
 from mnist_cyclegan.config import TrainSettings, in_range
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
-from mnist_cyclegan.cyclegan.step import LOSS_NAMES
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
 from mnist_cyclegan.training.averaging import GeneratorAverage
+from mnist_cyclegan.training.run_folder import LOSS_NAMES
 
 CHECKPOINT_FORMAT = "mnistgan-checkpoint"
 MAX_STEP = 10**12

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from mnist_cyclegan.atomic import TEMPORARY, remove_stale_temporaries, write_text_atomic
-from mnist_cyclegan.cyclegan.step import LOSS_NAMES
+from mnist_cyclegan.cyclegan.step import DISCRIMINATOR_LOSSES, GENERATOR_LOSSES
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.plots import in_a_row, panel, save_image
 
@@ -41,6 +41,11 @@ RUN_FILES = {
     LOCK_NAME,
 }
 SAMPLE = re.compile(r"^epoch-\d{3,}\.png$")
+
+# The columns of the loss log (losses.csv, the checkpoint's history): the step's losses, with
+# the identity term's (variants/identity.py; 0 where it is off) among them since the first run.
+LOGGED_TERMS = ("identity",)
+LOSS_NAMES = (*GENERATOR_LOSSES, *LOGGED_TERMS, *DISCRIMINATOR_LOSSES)
 
 
 @dataclass

@@ -7,13 +7,14 @@ import torch
 
 from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
-from mnist_cyclegan.cyclegan.step import LOSS_NAMES, HalfRunner, one_after_the_other
+from mnist_cyclegan.cyclegan.step import HalfRunner, one_after_the_other
 from mnist_cyclegan.fast.layers import layers_for
 from mnist_cyclegan.fast.side_by_side import run_side_by_side, side_by_side_pays
 from mnist_cyclegan.training import distributed
 from mnist_cyclegan.training.batches import TrainingData
 from mnist_cyclegan.training.checkpoint import Progress
 from mnist_cyclegan.training.distributed import World
+from mnist_cyclegan.training.run_folder import LOSS_NAMES
 from mnist_cyclegan.variants.factory import build_networks
 from mnist_cyclegan.variants.two_tone import fill_banks
 from mnist_cyclegan.version import __version__

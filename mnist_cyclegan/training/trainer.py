@@ -19,7 +19,7 @@ from mnist_cyclegan.config import RunOptions, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pixels import to_model
 from mnist_cyclegan.cyclegan.pool import ImagePool
-from mnist_cyclegan.cyclegan.step import LOSS_NAMES, build_optimizers, train_step
+from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.training import distributed
 from mnist_cyclegan.training.averaging import average_for
@@ -29,7 +29,7 @@ from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.eval_log import EvalLog
 from mnist_cyclegan.training.export import export_generators, run_meta
 from mnist_cyclegan.training.reporting import Reporter, Summary
-from mnist_cyclegan.training.run_folder import RunFiles
+from mnist_cyclegan.training.run_folder import LOGGED_TERMS, LOSS_NAMES, RunFiles
 from mnist_cyclegan.training.run_log import RunLog
 from mnist_cyclegan.training.saving import LossNotFinite, RunSaver
 from mnist_cyclegan.training.schedule import learning_rate, set_learning_rate
@@ -204,6 +204,7 @@ class Trainer:
             run_halves=self.run_halves,
             reduce_grads=self.reduce_grads,
             plans=self.plans,
+            logged=LOGGED_TERMS,
         )
         if self.average is not None:
             self.average.update(self.nets, self.progress.step + 1)

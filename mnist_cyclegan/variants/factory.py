@@ -10,7 +10,7 @@ from torch import nn
 from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.cyclegan import networks
 from mnist_cyclegan.cyclegan.layers import PLAIN, Layers
-from mnist_cyclegan.cyclegan.networks import ACTIVATIONS, Generator
+from mnist_cyclegan.cyclegan.networks import Generator
 from mnist_cyclegan.variants.attention import AttentionGenerator
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 from mnist_cyclegan.variants.two_tone import TwoToneGenerator
@@ -25,7 +25,7 @@ HEADS: dict[str, type[nn.Module]] = {
 
 def generator_class(settings: NetSettings) -> type[nn.Module]:
     """The reference's own class where the settings add nothing to it, else the head's."""
-    if settings.head in ACTIVATIONS and not (settings.long_skip or settings.median_offset):
+    if settings.is_reference():
         return Generator
     return HEADS[settings.head]
 
