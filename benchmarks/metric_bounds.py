@@ -35,7 +35,8 @@ import torch
 from mnist_cyclegan.data import domain_arrays, split_view, validation_indices
 from mnist_cyclegan.evaluation import metrics
 from mnist_cyclegan.evaluation.classifier import load_or_train_classifier, predict
-from mnist_cyclegan.evaluation.evaluate import check_split, translate_batches
+from mnist_cyclegan.evaluation.evaluate import check_split
+from mnist_cyclegan.evaluation.translation import translate_batches
 from mnist_cyclegan.weights import load_generators
 
 

@@ -11,11 +11,12 @@ makes of them is run_settings.py's: this schema reads no file.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mnist_cyclegan.domains import check_style, get_domain
+from mnist_cyclegan.domains import DOMAINS, check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.presets import PRESETS
 
@@ -137,11 +138,14 @@ FORMER_TRAIN_DEFAULTS = {"validation": False}
 class TrainSettings:
     """Everything that decides what a run computes. Defaults are the reference's."""
 
-    domain_a: str = "mnist"  # a domain name (domains.py)
+    domain_a: str = "mnist"  # one of ours (domains.py), or the name of a user's set (data/)
     domain_b: str = "colored-background"
     style: str = "threshold"  # how digits are rendered: the reference's threshold, or blend
-    data_a: str | None = None  # a make-data file to train domain A on (None: rendered here)
+    # What domain A trains on (None: ours, rendered here): a make-data file, or a user's own
+    # set, a folder of images, a Keras-style .npz or IDX files (data/sources.py).
+    data_a: str | None = None
     data_b: str | None = None
+    size: int | None = None  # the side images are resized to (None: the data's own)
     pairing: str = "shuffled"  # all training digits in both domains, as the reference
     train_digits: int | None = None  # per domain; None = all of them
     epochs: int = 100
@@ -189,8 +193,8 @@ class TrainSettings:
         for name in ("domain_a", "domain_b", "style"):
             if not isinstance(getattr(self, name), str):
                 raise MnistganError(f"--{name.replace('_', '-')} must be a name")
-        get_domain(self.domain_a)
-        get_domain(self.domain_b)
+        for side in ("a", "b"):
+            check_side(getattr(self, f"domain_{side}"), getattr(self, f"data_{side}"), side)
         check_style(self.style)
         problem = first_failure(self._checks()) or self.net.problem()
         if problem is not None:
@@ -225,7 +229,20 @@ class TrainSettings:
             (all(v is None or isinstance(v, str) for v in (self.data_a, self.data_b)),
              "data files must be paths"),
             (isinstance(self.validation, bool), "validation must be a boolean"),
+            (self.size is None or (is_int(self.size) and 16 <= self.size <= 128
+                                   and self.size % 4 == 0),
+             "--size: 16 to 128 pixels, a multiple of 4"),
         ]  # fmt: skip
+
+
+def check_side(domain: str, data: str | None, side: str) -> None:
+    """One of our domains, or a user's set by a name that is not one of ours, with its data."""
+    if domain in DOMAINS:
+        return
+    if data is None:
+        get_domain(domain)  # one line naming our domains
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", domain):
+        raise MnistganError(f"--domain-{side} {domain[:64]!r}: a name of letters, digits, . _ -")
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,11 @@ def print_summary(summary) -> None:
         warn(message)
 
 
+SET_NOTE = (
+    "A user's own pair: the A/B check is trained on the two real training sets; the "
+    "distances compare outputs with real target training images (real vs real: real test "
+    "images with the same); accuracies need labels on both sides."
+)
 FIDELITY_NOTE = (
     "PSNR and SSIM into a coloured domain compare with the truth re-rendered in the output's own "
     "colour (shape only); into mnist, with the true digit itself: the two directions' figures "
@@ -204,11 +209,14 @@ FIDELITY_NOTE = (
 
 def score_table(results: dict) -> Table:
     a, b = results["domain_a"], results["domain_b"]
-    digits = "test digits" if results["split"] == "test" else "validation digits"
+    sets = results.get("kind") == "sets"
+    noun = "images" if sets else "digits"
+    digits = f"test {noun}" if results["split"] == "test" else f"validation {noun}"
     data = results.get("data", {})
     used = "".join(f"\n{side.upper()}: {line}" for side, line in data.items())
     table = Table(
-        title=f"eval on {results['limit']} held-out {digits}{used}", caption=FIDELITY_NOTE
+        title=f"eval on {results['limit']} held-out {digits}{used}",
+        caption=SET_NOTE if sets else FIDELITY_NOTE,
     )
     table.add_column("metric")
     table.add_column(f"{a} -> {b}", justify="right")
@@ -216,6 +224,8 @@ def score_table(results: dict) -> Table:
     from mnist_cyclegan.evaluation.report import METRIC_LINES  # not at start-up: it loads torch
 
     for key, label, fmt in METRIC_LINES:
+        if not any(key in results[d] for d in ("a2b", "b2a")):
+            continue
         cells = [fmt.format(results[d][key]) if key in results[d] else "-" for d in ("a2b", "b2a")]
         table.add_row(label, *cells)
     return table

@@ -25,6 +25,8 @@ from mnist_cyclegan.api import Translator
 from mnist_cyclegan.atomic import write_atomic
 from mnist_cyclegan.channels import match_channels
 from mnist_cyclegan.data import domain_arrays
+from mnist_cyclegan.data.sources import read_side
+from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.errors import MnistganError
 
 IO_KINDS = ("uint8", "float32")
@@ -60,7 +62,7 @@ def check_digits(translator: Translator, direction: str, io_kind: str) -> list[n
     domain, seed = (
         (meta.domain_a, meta.seed) if direction == "a2b" else (meta.domain_b, meta.seed + 1)
     )
-    digits = domain_arrays(domain, style=meta.style, seed=seed).x_test[:CHECK_DIGITS]
+    digits = source_images(meta, direction, domain, seed)[:CHECK_DIGITS]
     digits = match_channels(digits, translator.input_channels(direction))
     digits = digits[..., None] if digits.ndim == 3 else digits
     other = np.stack([np.asarray(_resized(d, (36, 44))) for d in digits[:16]])
@@ -69,6 +71,21 @@ def check_digits(translator: Translator, direction: str, io_kind: str) -> list[n
     if io_kind == "float32":
         batches = [(b / 255.0).astype(np.float32) for b in batches]
     return batches
+
+
+def source_images(meta, direction: str, domain: str, seed: int) -> np.ndarray:
+    """Test images of the direction's source: ours rendered, or the run's own data."""
+    settings = meta.settings
+    spec = None
+    if settings is not None:
+        spec = settings.data_a if direction == "a2b" else settings.data_b
+    if spec is None and domain in DOMAINS:
+        return domain_arrays(domain, style=meta.style, seed=seed).x_test
+    if spec is None:
+        raise MnistganError(f"the model names no data for {domain}: nothing to check the graph on")
+    side = "a" if direction == "a2b" else "b"
+    size = settings.size if settings is not None else None
+    return read_side(spec, domain, side, style=meta.style, seed=seed, size=size).x_test
 
 
 def _resized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from mnist_cyclegan.config import NetSettings, TrainSettings
+from mnist_cyclegan.data.sources import distinct_names, domain_name
+from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.presets import pair_preset
 from mnist_cyclegan.tensor_files import strict_json
@@ -60,6 +62,7 @@ def settings_for_new_run(preset: str | None, flags: Given) -> TrainSettings:
     """The preset's settings (the reference's by default), with its changes for the pair of
     domains trained, and the flags the user gave on top."""
     name = preset or "reference"
+    flags = with_named_sides(flags)
     base = TrainSettings.preset(name)
     domain_a = flags.train.get("domain_a", base.domain_a)
     domain_b = flags.train.get("domain_b", base.domain_b)
@@ -70,6 +73,31 @@ def settings_for_new_run(preset: str | None, flags: Given) -> TrainSettings:
     if net.head != "two-tone" and "flat_figures" not in flags.net:
         net = replace(net, flat_figures=False)  # the preset's, for a two-tone output turned off
     return replace(base, **flags.train, net=net)
+
+
+def with_named_sides(flags: Given) -> Given:
+    """The flags with each side's domain named after the data given for it (data/sources.py):
+    `--data-a mnist` is our domain, a make-data file names its own, a user's set is named after
+    its path."""
+    train = dict(flags.train)
+    names = {}
+    for side in "ab":
+        spec = train.get(f"data_{side}")
+        if spec is None:
+            continue
+        name = domain_name(spec, side)
+        chosen = train.get(f"domain_{side}")
+        if chosen not in (None, name):
+            raise MnistganError(
+                f"--data-{side} {spec} holds {name}, not --domain-{side} {chosen}; give one of them"
+            )
+        if spec in DOMAINS:
+            del train[f"data_{side}"]
+        names[side] = name
+    if len(names) == 2:
+        names["a"], names["b"] = distinct_names(names["a"], names["b"])
+    train.update({f"domain_{side}": name for side, name in names.items()})
+    return replace(flags, train=train)
 
 
 def settings_for_resume(stored: TrainSettings, flags: Given) -> TrainSettings:
@@ -122,6 +150,10 @@ def run_settings(
     return settings_for_resume(stored, flags)
 
 
-def default_run_folder(domain_a: str | None, domain_b: str | None) -> Path:
+def default_run_folder(flags: Given) -> Path:
+    """runs/A-to-B, after the domains the flags name (a user's sets by their names)."""
+    named = with_named_sides(flags).train
     defaults = TrainSettings()
-    return Path("runs") / f"{domain_a or defaults.domain_a}-to-{domain_b or defaults.domain_b}"
+    domain_a = named.get("domain_a", defaults.domain_a)
+    domain_b = named.get("domain_b", defaults.domain_b)
+    return Path("runs") / f"{domain_a}-to-{domain_b}"

@@ -53,6 +53,7 @@ from mnist_cyclegan.train_options import (
     RunFolder,
     Seed,
     SideBySide,
+    Size,
     Steps,
     Style,
     TensorBoard,
@@ -74,6 +75,7 @@ def train(
     style: Style = None,
     data_a: DataA = None,
     data_b: DataB = None,
+    size: Size = None,
     config: Config = None,
     batch_size: BatchSize = None,
     lr: Lr = None,
@@ -111,7 +113,7 @@ def train(
     With no --preset this is the reference design's full schedule (hours on a CPU): for a good
     model in minutes, use --preset quick."""
     flags = given_flags(
-        domain_a=domain_a, domain_b=domain_b, style=style, data_a=data_a, data_b=data_b,
+        domain_a=domain_a, domain_b=domain_b, style=style, data_a=data_a, data_b=data_b, size=size,
         pairing=pairing, train_digits=train_digits, epochs=epochs, steps=steps,
         batch_size=batch_size, lr=lr, lambda_cycle=lambda_cycle, lambda_identity=lambda_identity,
         lambda_shape=lambda_shape, pool_size=pool_size, lr_decay_epochs=lr_decay_epochs,
@@ -125,7 +127,6 @@ def train(
         log_every=max(1, log_every), channels_last=channels_last, kernels=kernels,
         side_by_side=side_by_side, eval_every=max(0, eval_every), tensorboard=tensorboard,
     )  # fmt: skip
-    out = out or default_run_folder(domain_a, domain_b)
     run_training(
         flags, options, preset=preset, config=config, resume=resume, out=out, device=device
     )
@@ -138,11 +139,12 @@ def run_training(
     preset: str | None,
     config: Path | None,
     resume: bool,
-    out: Path,
+    out: Path | None,
     device: str,
 ) -> None:
     """`train` once its options are read: settings, the run, and one line per failure.
-    `options` makes the run's options once its folder and device are known."""
+    `options` makes the run's options once its folder and device are known; the folder is
+    named after the domains where `out` is None."""
     from mnist_cyclegan.training import distributed
     from mnist_cyclegan.training.trainer import LossNotFinite, Trainer, TrainingInterrupted
 
@@ -153,6 +155,7 @@ def run_training(
     finished = False
     try:
         run_device = distributed.start(world, resolve_device(device))
+        out = out or default_run_folder(flags)
         settings = run_settings(flags, preset=preset, config=config, resume=resume, out=out)
         run_options = options(out=out, device=run_device, resume=resume)
         shown = RichReporter if console.is_terminal else PlainReporter

@@ -91,8 +91,29 @@ Seed = Annotated[
 Style = Annotated[
     Literal[STYLES] | None, choice(f"How digits are rendered. (default: {REFERENCE.style})", RUN)
 ]
-DataA = Annotated[Path | None, option("make-data file for domain A.", rich_help_panel=RUN)]
-DataB = Annotated[Path | None, option("make-data file for domain B.", rich_help_panel=RUN)]
+DataA = Annotated[
+    Path | None,
+    option(
+        "Domain A's images: a folder of images (labels from class subfolders or labels.csv; "
+        "trainA/ testA/ as CycleGAN lays them out), a Keras-style .npz (x_train, optional "
+        "y_train, x_test, y_test), a folder of IDX files, a make-data file, or one of our "
+        "domain names.",
+        rich_help_panel=RUN,
+        metavar="PATH|DOMAIN",
+    ),
+]
+DataB = Annotated[
+    Path | None,
+    option("Domain B's images, as --data-a.", rich_help_panel=RUN, metavar="PATH|DOMAIN"),
+]
+Size = Annotated[
+    int | None,
+    option(
+        "Crop and resize every image to this side, 16 to 128 pixels, a multiple of 4. "
+        "(default: the data's own, where both sides share one)",
+        rich_help_panel=RUN,
+    ),
+]
 Config = Annotated[
     Path | None,
     option(

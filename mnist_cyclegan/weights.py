@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.config import NetSettings, TrainSettings
-from mnist_cyclegan.domains import check_style, get_domain
+from mnist_cyclegan.domains import DOMAINS, check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
 from mnist_cyclegan.variants.factory import define_generator
@@ -85,7 +85,9 @@ class WeightsMeta:
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a name")
         for name, channels in (("domain_a", self.channels_a), ("domain_b", self.channels_b)):
-            if isinstance(channels, bool) or get_domain(getattr(self, name)).channels != channels:
+            domain = getattr(self, name)
+            allowed = (get_domain(domain).channels,) if domain in DOMAINS else (1, 3)
+            if isinstance(channels, bool) or channels not in allowed:
                 raise ValueError(
                     f"{name} {getattr(self, name)} does not take {channels!r} channels"
                 )

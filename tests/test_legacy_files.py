@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import build_optimizers
 from mnist_cyclegan.data import domain_arrays
-from mnist_cyclegan.evaluation.evaluate import translate_batches
+from mnist_cyclegan.evaluation.translation import translate_batches
 from mnist_cyclegan.training.checkpoint import load_checkpoint, read_checkpoint_settings
 from mnist_cyclegan.variants.factory import build_networks
 from mnist_cyclegan.weights import load_generators

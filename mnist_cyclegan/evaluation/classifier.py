@@ -24,6 +24,7 @@ from mnist_cyclegan.images import channels_first
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"
 CLASSIFIER_VERSION = 2
+READ_SIZE = 28
 
 
 class DigitClassifier(nn.Module):
@@ -35,7 +36,7 @@ class DigitClassifier(nn.Module):
     white digit off a pale random background (97.7% → 98.4% on real colored-background digits).
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, classes: int = 10) -> None:
         super().__init__()
         self.channels = channels
         self.body = nn.Sequential(
@@ -49,7 +50,7 @@ class DigitClassifier(nn.Module):
             nn.Linear(64 * 7 * 7, 128),
             nn.ReLU(inplace=True),
         )
-        self.head = nn.Linear(128, 10)
+        self.head = nn.Linear(128, classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -59,9 +60,12 @@ class DigitClassifier(nn.Module):
 
 
 def images_to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 N×H×W(×3) → float N×2C×H×W on `device`: the image in [0, 1], then the image minus
-    its per-channel median, so the background reads as 0 whatever its colour."""
+    """uint8 N×H×W(×3) → float N×2C×28×28 on `device`: the image in [0, 1], then the image
+    minus its per-channel median, so the background reads as 0 whatever its colour. Images of
+    another size are read at 28×28 (antialiased): a digit reader needs no more."""
     x = channels_first(images).to(device).float() / 255.0
+    if x.shape[-2:] != (READ_SIZE, READ_SIZE):
+        x = F.interpolate(x, size=(READ_SIZE, READ_SIZE), mode="bilinear", antialias=True)
     return torch.cat([x, minus_median(x)], dim=1)
 
 
@@ -72,7 +76,7 @@ def train_classifier(
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = DigitClassifier(arrays.channels).to(device)
+        model = DigitClassifier(arrays.channels, class_count(arrays)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     images = torch.from_numpy(arrays.x_train)
     labels = torch.from_numpy(arrays.y_train.astype(np.int64))
@@ -94,6 +98,13 @@ def train_classifier(
     return model.eval()
 
 
+def class_count(arrays: DomainArrays) -> int:
+    """Ten for digits; for a user's labelled set, its highest label plus one."""
+    if arrays.rendered or arrays.y_train is None:
+        return 10
+    return max(10, int(arrays.y_train.max()) + 1) if len(arrays.y_train) else 10
+
+
 def training_digits() -> int | None:
     """MNISTGAN_CLASSIFIER_DIGITS=N trains classifiers on N digits only: a quick smoke-test
     setting (tests use it); scores are then not comparable with the full classifiers'."""
@@ -109,7 +120,8 @@ def classifier_name(arrays: DomainArrays) -> str:
     size = "" if digits is None else f"-{digits}digits"
     data = ""
     if arrays.source != EMBEDDED:
-        digest = hashlib.sha256(np.ascontiguousarray(arrays.x_train).data)
+        digest = hashlib.sha256(str(arrays.x_train.shape).encode())
+        digest.update(np.ascontiguousarray(arrays.x_train).data)
         digest.update(np.ascontiguousarray(arrays.y_train).data)
         data = f"-data{digest.hexdigest()[:16]}"
     version = f"v{CLASSIFIER_VERSION}"
@@ -128,10 +140,13 @@ def load_or_train_classifier(arrays: DomainArrays, device: torch.device) -> Digi
             )
         return train_classifier(subset, device=device)
 
+    classes = class_count(arrays)
     meta = {"channels": arrays.channels, "domain": arrays.domain, "style": arrays.style}
+    if classes != 10:
+        meta["classes"] = classes
     return load_or_train(
         classifier_name(arrays), file_format=CLASSIFIER_FORMAT, meta=meta,
-        build=lambda: DigitClassifier(arrays.channels), train=train, device=device,
+        build=lambda: DigitClassifier(arrays.channels, classes), train=train, device=device,
     )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ class DomainCheck(nn.Module):
     """Three 3×3 convs and a linear read of their mean and max over the image: it sees the
     background's colour, the figure's colour and how they sit, wherever the figure is."""
 
-    def __init__(self) -> None:
+    def __init__(self, classes: int = len(DOMAINS)) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(3, 16, 3, padding=1),
@@ -46,12 +46,15 @@ class DomainCheck(nn.Module):
             nn.Conv2d(32, 32, 3, stride=2, padding=1),
             nn.ReLU(inplace=True),
         )
-        self.head = nn.Linear(64, len(DOMAINS))
+        self.head = nn.Linear(64, classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled features the head reads: what a distance between image sets compares."""
+        hidden = self.body(x)
+        return torch.cat([hidden.mean(dim=(2, 3)), hidden.amax(dim=(2, 3))], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        hidden = self.body(x)
-        pooled = torch.cat([hidden.mean(dim=(2, 3)), hidden.amax(dim=(2, 3))], dim=1)
-        return self.head(pooled)
+        return self.head(self.features(x))
 
 
 def as_grey_rgb(images: np.ndarray) -> np.ndarray:

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from mnist_cyclegan.bn_stats import use_batch_statistics
-from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.data import EMBEDDED, DomainArrays, validation_indices
+from mnist_cyclegan.data.mnist import IMAGE_SIZE
+from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.evaluation import metrics
 from mnist_cyclegan.evaluation.classifier import (
@@ -30,8 +31,8 @@ from mnist_cyclegan.evaluation.eval_data import (
     training_count,
     with_training_files,
 )
-from mnist_cyclegan.images import channels_first
-from mnist_cyclegan.variants.two_tone import painted_like
+from mnist_cyclegan.evaluation.set_eval import evaluate_sets
+from mnist_cyclegan.evaluation.translation import translate_batches
 from mnist_cyclegan.weights import WeightsMeta
 
 
@@ -75,29 +76,6 @@ def prepare_sides(
         classifier = load_or_train_classifier(arrays, device)
         sides.append(Side(digits.arrays, classifier, digits.grey, digits.description))
     return sides[0], sides[1]
-
-
-@torch.no_grad()
-def translate_batches(
-    generator: torch.nn.Module,
-    images: np.ndarray,
-    output: str,
-    device: torch.device,
-    batch: int = 500,
-    colours_of: np.ndarray | None = None,
-) -> np.ndarray:
-    """Apply a generator to uint8 images in batches; uint8 results of the target's shape. A
-    two-tone generator paints in the colours of `colours_of` (a cycle's originals) if given."""
-    results = []
-    for start in range(0, len(images), batch):
-        chunk = to_model(channels_first(images[start : start + batch]).to(device), output)
-        originals = None
-        if colours_of is not None:
-            originals = to_model(
-                channels_first(colours_of[start : start + batch]).to(device), output
-            )
-        results.append(to_pixels(painted_like(generator, chunk, originals), output))
-    return np.concatenate(results)
 
 
 def direction_scores(
@@ -217,6 +195,13 @@ def domain_shares(
     }
 
 
+def on_renderings(meta: WeightsMeta) -> bool:
+    """Whether the model translates between two of our renderings at their own size, so that
+    every measure that knows how they were made applies (else set_eval.py's measures)."""
+    size = meta.settings.size if meta.settings is not None else None
+    return meta.domain_a in DOMAINS and meta.domain_b in DOMAINS and size in (None, IMAGE_SIZE)
+
+
 def evaluate(
     g_ab: torch.nn.Module,
     g_ba: torch.nn.Module,
@@ -232,7 +217,15 @@ def evaluate(
     training left out); also digit accuracy with batch statistics.
 
     Returns the scores and, per direction, 16 example inputs, outputs, cycles and truths.
+    A model of a user's own sets is scored by set_eval.py, which needs no rule nor labels.
     """
+    if sides is None and not on_renderings(meta):
+        check_split(meta, split)
+        given = sources or EvalSources()
+        return evaluate_sets(
+            g_ab, g_ba, meta, limit=limit, device=device, split=split,
+            data=(given.data_a, given.data_b),
+        )  # fmt: skip
     side_a, side_b = sides or prepare_sides(meta, device, split, sources)
     output = meta.output
     count = min(len(side_a.arrays.x_test), len(side_b.arrays.x_test))

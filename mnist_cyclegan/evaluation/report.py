@@ -32,8 +32,16 @@ METRIC_LINES = (
     ("color_class_dependence_real", "  real", "{:.3f}"),
     ("frechet_classifier_distance", "Frechet dist. (classifier)", "{:.2f}"),
     ("frechet_classifier_distance_real", "  real vs real", "{:.2f}"),
+    ("frechet_set_distance", "Frechet dist. (A/B check)", "{:.3f}"),
+    ("frechet_set_distance_real", "  real vs real", "{:.3f}"),
+    ("kernel_set_distance", "KID (A/B check)", "{:.4f}"),
+    ("kernel_set_distance_real", "  real vs real", "{:.4f}"),
+    ("adaptation_accuracy", "trained on outputs", "{:.2%}"),
+    ("adaptation_source_only", "  on the source", "{:.2%}"),
+    ("adaptation_target_only", "  on the target", "{:.2%}"),
     ("cycle_l1", "cycle L1", "{:.4f}"),
     ("cycle_psnr", "cycle PSNR (dB)", "{:.2f}"),
+    ("cycle_ssim", "cycle SSIM", "{:.3f}"),
 )
 
 

@@ -6,14 +6,14 @@ from (seed, epoch) alone, so a resumed run draws exactly the batches it would ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from mnist_cyclegan.config import TrainSettings
-from mnist_cyclegan.data import DomainArrays, domain_arrays, load_domain, validation_indices
+from mnist_cyclegan.data import DomainArrays, validation_indices
+from mnist_cyclegan.data.sources import both_sides
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
 
@@ -59,13 +59,15 @@ def as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return channels_first(images).contiguous().to(device)
 
 
-def load_side(domain: str, data_file: str | None, settings: TrainSettings, seed: int):
-    if data_file is None:
-        return domain_arrays(domain, style=settings.style, seed=seed)
-    arrays = load_domain(Path(data_file))
-    if arrays.domain != domain:
-        raise MnistganError(f"{data_file}: holds domain {arrays.domain!r}, not {domain!r}")
-    return arrays
+def training_sides(settings: TrainSettings) -> tuple[DomainArrays, DomainArrays]:
+    """Both domains as the run's settings name them, at one size (data/sources.py)."""
+    return both_sides(
+        (settings.data_a, settings.data_b),
+        (settings.domain_a, settings.domain_b),
+        style=settings.style,
+        seed=settings.seed,
+        size=settings.size,
+    )
 
 
 def training_data(settings: TrainSettings, device: torch.device) -> TrainingData:
@@ -76,8 +78,7 @@ def training_data(settings: TrainSettings, device: torch.device) -> TrainingData
     in both domains, shuffled apart by the epoch order. With `validation` (the default; not the
     reference preset's, which trains on all 60,000) the validation digits are left out.
     """
-    arrays_a = load_side(settings.domain_a, settings.data_a, settings, settings.seed)
-    arrays_b = load_side(settings.domain_b, settings.data_b, settings, settings.seed + 1)
+    arrays_a, arrays_b = training_sides(settings)
     count = min(len(arrays_a.x_train), len(arrays_b.x_train))
     usable = np.arange(count)
     if settings.validation:
@@ -100,3 +101,12 @@ def training_data(settings: TrainSettings, device: torch.device) -> TrainingData
     )
     data.set_batch_size(settings.batch_size)
     return data
+
+
+def with_size_read(settings: TrainSettings, data: TrainingData) -> TrainSettings:
+    """A run on a user's own set records the size it read the images at, so that its weights
+    file alone says how eval must read them; runs on our renderings keep `size` as given."""
+    own = not (data.arrays_a.rendered and data.arrays_b.rendered)
+    if own and settings.size is None:
+        return replace(settings, size=data.arrays_a.size)
+    return settings

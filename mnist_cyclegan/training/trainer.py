@@ -23,7 +23,7 @@ from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.training import distributed
 from mnist_cyclegan.training.averaging import average_for
-from mnist_cyclegan.training.batches import training_data
+from mnist_cyclegan.training.batches import training_data, with_size_read
 from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.eval_log import EvalLog
@@ -76,6 +76,7 @@ class Trainer:
         """Data, networks, optimisers, pools, and the progress: fresh or from the checkpoint."""
         settings, device = self.settings, self.device
         self.data = training_data(settings, device)
+        self.settings = settings = with_size_read(settings, self.data)
         self.nets = run_networks(
             settings, self.data, kernels=self.kernels, world=self.world, device=device,
             memory_format=self.memory_format,

@@ -1,0 +1,194 @@
+"""`eval` for a pair that is not two of our renderings: a user's own sets, or ours at another
+size. Nothing here knows a rule that made the images, so nothing needs one.
+
+Without labels, per direction: the share of outputs a check trained on the two real training
+sets places in the target domain (real target images and the untranslated inputs beside it);
+the Fréchet and kernel (KID) distances between outputs and real target images in that check's
+features, with real test images against the same real training images beside them; and how
+well the round trip returns the input (PSNR, SSIM, L1). With labels on both sides: the digit
+(class) accuracy read by a classifier trained on the target's real labelled images, its own
+accuracy on real target test images as the ceiling; and the figure domain-adaptation papers
+report: a classifier trained on translated source training images with the source's labels,
+tested on real target test images, beside the same classifier trained on the source itself
+(source-only) and on the target itself (target-only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnist_cyclegan.channels import match_channels
+from mnist_cyclegan.data import DomainArrays, split_view, validation_indices
+from mnist_cyclegan.data.sources import both_sides
+from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.evaluation import metrics
+from mnist_cyclegan.evaluation.classifier import (
+    DigitClassifier,
+    class_count,
+    load_or_train_classifier,
+    predict,
+    train_classifier,
+)
+from mnist_cyclegan.evaluation.set_check import load_set_check, read_sets
+from mnist_cyclegan.evaluation.translation import translate_batches
+from mnist_cyclegan.weights import WeightsMeta
+
+ADAPTATION_IMAGES = 10_000  # translated source training images the adaptation classifier reads
+
+
+@dataclass(frozen=True)
+class SetSide:
+    """One side as eval scores it: the images to score (`view.x_test`), the training images
+    the distances compare with, its classifier where it has labels, and a line naming it."""
+
+    view: DomainArrays
+    train: np.ndarray
+    classifier: DigitClassifier | None
+    description: str
+
+
+def read_set_sides(
+    meta: WeightsMeta, split: str, data: tuple[Path | None, Path | None], device: torch.device
+) -> tuple[SetSide, SetSide, object]:
+    """Both sides read as the model's run read them (its size), the split cut, their
+    classifiers (labelled sides) and the set check trained on the two training sets."""
+    settings = meta.settings
+    if settings is None:
+        raise MnistganError("this weights file names no training run: no data to score it on")
+    specs = [
+        str(given) if given is not None else recorded
+        for given, recorded in zip(data, (settings.data_a, settings.data_b), strict=True)
+    ]
+    full = both_sides(
+        tuple(specs), (meta.domain_a, meta.domain_b), style=meta.style, seed=meta.seed,
+        size=settings.size,
+    )  # fmt: skip
+    count = min(len(full[0].x_train), len(full[1].x_train))
+    held_out = validation_indices(count)
+    kept = [np.setdiff1d(np.arange(len(f.x_train)), held_out) for f in full]
+    trained_on = [replace(f, x_train=f.x_train[k]) for f, k in zip(full, kept, strict=True)]
+    check = load_set_check(*trained_on, device)
+    sides = []
+    for arrays, spec, keep in zip(full, specs, kept, strict=True):
+        view = split_view(arrays, split, count)
+        classifier = load_or_train_classifier(arrays, device) if arrays.labelled else None
+        described = f"{spec or arrays.domain} ({arrays.domain}, {arrays.size}×{arrays.size})"
+        sides.append(SetSide(view, arrays.x_train[keep], classifier, described))
+    return sides[0], sides[1], check
+
+
+def evaluate_sets(
+    g_ab: torch.nn.Module,
+    g_ba: torch.nn.Module,
+    meta: WeightsMeta,
+    *,
+    limit: int,
+    device: torch.device,
+    split: str = "test",
+    data: tuple[Path | None, Path | None] = (None, None),
+) -> tuple[dict, dict]:
+    """Both directions on the first `limit` images of `split`; the scores and examples."""
+    side_a, side_b, check = read_set_sides(meta, split, data, device)
+    count = min(len(side_a.view.x_test), len(side_b.view.x_test))
+    results: dict = {
+        "limit": int(min(limit, count)), "domain_a": meta.domain_a, "domain_b": meta.domain_b,
+        "split": split, "data": {"a": side_a.description, "b": side_b.description},
+        "kind": "sets",
+    }  # fmt: skip
+    samples = {}
+    for name, forward, backward, source, target, index in (
+        ("a2b", g_ab, g_ba, side_a, side_b, 1),
+        ("b2a", g_ba, g_ab, side_b, side_a, 0),
+    ):
+        inputs = source.view.x_test[:limit]
+        outputs = translate_batches(forward, inputs, meta.output, device)
+        cycled = translate_batches(backward, outputs, meta.output, device, colours_of=inputs)
+        scores = set_scores(check, outputs, inputs, target, index, limit, device)
+        scores.update(round_trip(inputs, cycled))
+        if same_labels(source.view, target.view):
+            scores.update(
+                label_scores(forward, meta.output, outputs, source, target, limit, device)
+            )
+        results[name] = scores
+        samples[name] = {
+            "input": inputs[:16], "output": outputs[:16], "cycle": cycled[:16],
+            "truth": target.view.x_test[:16],
+        }  # fmt: skip
+    return results, samples
+
+
+def set_scores(
+    check, outputs: np.ndarray, inputs: np.ndarray, target: SetSide, index: int, limit: int,
+    device: torch.device,
+) -> dict:  # fmt: skip
+    """Shares in the target domain and distances to real target images, in the check's
+    features; `index` is the target's side (0 for A, 1 for B)."""
+    real = target.view.x_test[:limit]
+    found, features = read_sets(check, outputs, device)
+    found_real, real_features = read_sets(check, real, device)
+    found_input, _ = read_sets(check, inputs, device)
+    _, reference = read_sets(check, target.train[:limit], device)
+    return {
+        "target_domain_share": float((found == index).mean()),
+        "source_domain_share": float((found != index).mean()),
+        "target_domain_share_real": float((found_real == index).mean()),
+        "target_domain_share_input": float((found_input == index).mean()),
+        "frechet_set_distance": metrics.frechet_distance(features, reference),
+        "frechet_set_distance_real": metrics.frechet_distance(real_features, reference),
+        "kernel_set_distance": metrics.kernel_distance(features, reference),
+        "kernel_set_distance_real": metrics.kernel_distance(real_features, reference),
+    }
+
+
+def round_trip(inputs: np.ndarray, cycled: np.ndarray) -> dict:
+    """How well A → B → A returns the input: PSNR, SSIM and L1 against it."""
+    return {
+        **metrics.cycle_scores(inputs, cycled),
+        "cycle_ssim": float(metrics.ssim(cycled, inputs).mean()),
+    }
+
+
+def same_labels(source: DomainArrays, target: DomainArrays) -> bool:
+    """Both sides labelled, with the same classes (digits, or a user's numbered classes)."""
+    labelled = source.labelled and target.labelled
+    return labelled and class_count(source) == class_count(target)
+
+
+def label_scores(
+    forward: torch.nn.Module, output: str, outputs: np.ndarray, source: SetSide,
+    target: SetSide, limit: int, device: torch.device,
+) -> dict:  # fmt: skip
+    """Accuracy of the target's reader on the outputs, its ceiling, and the adaptation figure
+    with source-only and target-only beside it."""
+    labels = source.view.y_test[:limit]
+    real, real_labels = target.view.x_test[:limit], target.view.y_test[:limit]
+    predicted, _ = predict(target.classifier, outputs, device)
+    ceiling, _ = predict(target.classifier, real, device)
+    as_source = match_channels(real, source.view.channels)
+    source_only, _ = predict(source.classifier, as_source, device)
+    adapted = adaptation_classifier(forward, output, source, target, device)
+    adapted_predicted, _ = predict(adapted, real, device)
+    return {
+        "accuracy": float((predicted == labels).mean()),
+        "accuracy_ceiling": float((ceiling == real_labels).mean()),
+        "adaptation_accuracy": float((adapted_predicted == real_labels).mean()),
+        "adaptation_source_only": float((source_only == real_labels).mean()),
+        "adaptation_target_only": float((ceiling == real_labels).mean()),
+    }
+
+
+def adaptation_classifier(
+    forward: torch.nn.Module, output: str, source: SetSide, target: SetSide, device: torch.device
+) -> DigitClassifier:
+    """A classifier trained, as the target's own is, on translated source training images
+    with the source's labels (the first ADAPTATION_IMAGES outside the validation digits)."""
+    arrays = source.view
+    keep = np.setdiff1d(np.arange(len(arrays.x_train)), validation_indices(len(arrays.x_train)))
+    keep = keep[:ADAPTATION_IMAGES]
+    translated = translate_batches(forward, arrays.x_train[keep], output, device)
+    training = replace(target.view, x_train=translated, y_train=arrays.y_train[keep])
+    return train_classifier(training, device=device)
