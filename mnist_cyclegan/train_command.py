@@ -160,7 +160,8 @@ def run_training(
         run_options = options(out=out, device=run_device, resume=resume)
         shown = RichReporter if console.is_terminal else PlainReporter
         reporter = shown(console, settings.batch_size)
-        trainer = Trainer(settings, run_options, world=world, reporter=reporter)
+        adapt = recipe_for(preset, flags, show=world.is_main) if config is None else None
+        trainer = Trainer(settings, run_options, world=world, reporter=reporter, adapt=adapt)
         summary = trainer.train()
         finished = True
     except TrainingInterrupted as stopped:
@@ -173,3 +174,24 @@ def run_training(
         distributed.stop(world, finished)
     if world.is_main:
         print_summary(summary)
+
+
+def recipe_for(preset: str | None, flags: Given, *, show: bool):
+    """The quick preset's check of a user's own data (recipe.py), which prints what it kept
+    and dropped; None for other presets, whose settings are what they say."""
+    if preset != "quick":
+        return None
+    from mnist_cyclegan import recipe
+
+    given = set(flags.train) | set(flags.net)
+
+    def adapt(settings, data):
+        sides = (data.arrays_a, data.arrays_b)
+        if not recipe.on_own_data(sides):
+            return settings
+        adapted, lines = recipe.adapted(settings, sides, given)
+        for line in lines if show else ():
+            console.print(f"quick preset on your data: {line}", soft_wrap=True)
+        return adapted
+
+    return adapt

@@ -66,6 +66,7 @@ class Header:
 
 def read_header(path: Path) -> Header:
     """An image's size and whether it is grey, from its header alone (nothing decoded)."""
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the size is ours to judge
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -74,8 +75,10 @@ def read_header(path: Path) -> Header:
                 grey = image.mode in GREY_MODES
     except UnidentifiedImageError:
         raise MnistganError(f"{path}: not an image Pillow can read") from None
-    except (Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
+    except (OSError, ValueError, SyntaxError) as error:
         raise MnistganError(f"{path}: cannot read its header ({str(error)[:100]})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
     if width * height > MAX_PIXELS or min(width, height) < 1:
         raise MnistganError(f"{path}: claims {width}×{height} pixels, over the limit {MAX_PIXELS}")
     return Header(width, height, grey)

@@ -10,6 +10,7 @@ bit-identical to an unbroken one.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.training import distributed
 from mnist_cyclegan.training.averaging import average_for
-from mnist_cyclegan.training.batches import training_data, with_size_read
+from mnist_cyclegan.training.batches import TrainingData, training_data, with_size_read
 from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.eval_log import EvalLog
@@ -55,8 +56,10 @@ class Trainer:
         *,
         world: World | None = None,
         reporter: Reporter | None = None,
+        adapt: Callable[[TrainSettings, TrainingData], TrainSettings] | None = None,
     ) -> None:
         self.settings, self.options = settings.validate(), options
+        self.adapt = adapt  # a new run's settings as its data allow (recipe.py)
         self.world = world or World()
         self.local_batch = distributed.check_batch(self.world, settings.batch_size)
         self.reporter = reporter if self.world.is_main else None
@@ -76,6 +79,8 @@ class Trainer:
         """Data, networks, optimisers, pools, and the progress: fresh or from the checkpoint."""
         settings, device = self.settings, self.device
         self.data = training_data(settings, device)
+        if self.adapt is not None and not self.options.resume:
+            settings = self.adapt(settings, self.data).validate()
         self.settings = settings = with_size_read(settings, self.data)
         self.nets = run_networks(
             settings, self.data, kernels=self.kernels, world=self.world, device=device,

@@ -1,0 +1,184 @@
+"""Pairs of image sets that are not our renderings, built here, to design and score the quick
+preset on domains it was never tuned on (BENCHMARKS.md, "Your own image sets").
+
+    python benchmarks/own_pairs.py build OUT            # writes OUT/*.npz (Keras-style)
+    python benchmarks/own_pairs.py run OUT PAIR SEED [--split val|test] [--minutes 10]
+
+Sets (each Keras-style: x_train, y_train, x_test, y_test, index-aligned with the embedded MNIST
+where they are made from it, so the quick preset's disjoint halves keep every digit on one
+side only):
+- mnist-m: each MNIST digit blended into a random 28×28 crop of a colour photograph, as Ganin &
+  Lempitsky build MNIST-M (|crop − digit| per channel), from the photographs scikit-image ships
+  (a different photograph set than BSDS500, the same construction).
+- typed: the ten digits typed in the DejaVu fonts, jittered in place, size, stroke and angle.
+- shapes-flat / shapes-photo: discs, squares and triangles, filled in a random colour on white,
+  or blended into photographs as mnist-m blends digits: not digits, colour <-> colour.
+Pairs: mnist:mnist-m (grey <-> colour), typed:mnist (grey <-> grey), shapes-flat:shapes-photo
+(colour <-> colour), colored-background:mnist-m (colour <-> colour).
+
+`run` trains `mnistgan train --preset quick` on the pair (seed SEED) and scores it with
+`mnistgan eval --split SPLIT`, writing OUT/runs/PAIR-sSEED/ and printing one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from mnist_cyclegan.data import load_mnist
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
+FONTS = Path("/usr/share/fonts/truetype/dejavu")
+PAIRS = {
+    "mnist:mnist-m": ("mnist", "mnist-m.npz"),
+    "typed:mnist": ("typed.npz", "mnist"),
+    "shapes-flat:shapes-photo": ("shapes-flat.npz", "shapes-photo.npz"),
+    "colored-background:mnist-m": ("colored-background", "mnist-m.npz"),
+}
+
+
+def photographs() -> list[np.ndarray]:
+    from skimage import data
+
+    return [getattr(data, name)() for name in PHOTOS]
+
+
+def crops(count: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` random size×size RGB crops of the photographs."""
+    photos = photographs()
+    out = np.empty((count, size, size, 3), dtype=np.uint8)
+    which = rng.integers(len(photos), size=count)
+    for index, photo_index in enumerate(which):
+        photo = photos[photo_index]
+        top = rng.integers(photo.shape[0] - size)
+        left = rng.integers(photo.shape[1] - size)
+        out[index] = photo[top : top + size, left : left + size, :3]
+    return out
+
+
+def blended(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """MNIST-M's construction: |photo crop − figure| per channel."""
+    patches = crops(len(grey), grey.shape[1], rng).astype(np.int16)
+    return np.abs(patches - grey[..., None].astype(np.int16)).astype(np.uint8)
+
+
+def typed_digits(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Digits typed in the DejaVu fonts, white on black, 28×28, jittered."""
+    fonts = sorted(FONTS.glob("DejaVu*.ttf"))
+    if not fonts:
+        raise SystemExit(f"{FONTS}: no DejaVu fonts (apt-get install fonts-dejavu-core)")
+    labels = rng.integers(10, size=count).astype(np.uint8)
+    images = np.empty((count, 28, 28), dtype=np.uint8)
+    for index, label in enumerate(labels):
+        font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), int(rng.integers(18, 25)))
+        canvas = Image.new("L", (56, 56), 0)
+        ImageDraw.Draw(canvas).text(
+            (28, 28), str(label), fill=255, font=font, anchor="mm",
+            stroke_width=int(rng.integers(0, 2)), stroke_fill=255,
+        )  # fmt: skip
+        canvas = canvas.rotate(float(rng.uniform(-12, 12)), resample=Image.Resampling.BILINEAR)
+        shift = rng.integers(-2, 3, size=2)
+        box = (14 + shift[0], 14 + shift[1], 42 + shift[0], 42 + shift[1])
+        images[index] = np.asarray(canvas.crop(tuple(int(v) for v in box)))
+    return images, labels
+
+
+def shapes(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Grey coverage of a disc, a square or a triangle (labels 0, 1, 2), 28×28."""
+    labels = rng.integers(3, size=count).astype(np.uint8)
+    images = np.empty((count, 28, 28), dtype=np.uint8)
+    for index, label in enumerate(labels):
+        canvas = Image.new("L", (112, 112), 0)
+        draw = ImageDraw.Draw(canvas)
+        cx, cy = rng.uniform(40, 72, size=2)
+        r = rng.uniform(18, 34)
+        if label == 0:
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+        elif label == 1:
+            draw.regular_polygon((cx, cy, r), 4, rotation=float(rng.uniform(0, 90)), fill=255)
+        else:
+            draw.regular_polygon((cx, cy, r), 3, rotation=float(rng.uniform(0, 120)), fill=255)
+        images[index] = np.asarray(canvas.resize((28, 28), Image.Resampling.LANCZOS))
+    return images, labels
+
+
+def flat_colour(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The figure in a random colour on white, blended by coverage."""
+    colours = rng.integers(0, 255, size=(len(grey), 1, 1, 3)).astype(np.float32)
+    alpha = grey[..., None].astype(np.float32) / 255.0
+    return np.rint(alpha * colours + (1 - alpha) * 255.0).astype(np.uint8)
+
+
+def save(path: Path, images: np.ndarray, labels: np.ndarray, test: int) -> None:
+    np.savez_compressed(
+        path, x_train=images[:-test], y_train=labels[:-test], x_test=images[-test:],
+        y_test=labels[-test:],
+    )  # fmt: skip
+    print(f"wrote {path} ({len(images) - test} train, {test} test, {images.shape[1:]})")
+
+
+def build(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    digits = load_mnist()
+    grey = np.concatenate([digits.x_train, digits.x_test])
+    labels = np.concatenate([digits.y_train, digits.y_test])
+    save(out / "mnist-m.npz", blended(grey, np.random.default_rng(1)), labels, len(digits.x_test))
+    typed, typed_labels = typed_digits(70_000, np.random.default_rng(2))
+    save(out / "typed.npz", typed, typed_labels, 10_000)
+    figures, figure_labels = shapes(40_000, np.random.default_rng(3))
+    save(
+        out / "shapes-flat.npz", flat_colour(figures, np.random.default_rng(4)), figure_labels, 5000
+    )
+    photo = blended(figures, np.random.default_rng(5))
+    save(out / "shapes-photo.npz", photo, figure_labels, 5000)
+
+
+def side(out: Path, name: str) -> str:
+    return name if not name.endswith(".npz") else str(out / name)
+
+
+def run(out: Path, pair: str, seed: int, split: str, minutes: float) -> None:
+    data_a, data_b = (side(out, name) for name in PAIRS[pair])
+    folder = out / "runs" / f"{pair.replace(':', '-to-')}-s{seed}"
+    started = time.perf_counter()
+    train = [
+        "mnistgan", "train", "--preset", "quick", "--data-a", data_a, "--data-b", data_b,
+        "--seed", str(seed), "--out", str(folder),
+    ]  # fmt: skip
+    subprocess.run(train, check=True, timeout=minutes * 60 + 120)
+    seconds = time.perf_counter() - started
+    scores = folder / f"eval-{split}.json"
+    evaluate = ["mnistgan", "eval", str(folder / "weights.safetensors"), "--split", split]
+    subprocess.run([*evaluate, "--json", str(scores), "--force"], check=True)
+    results = json.loads(scores.read_text())
+    print(json.dumps({"pair": pair, "seed": seed, "split": split, "train_s": round(seconds)}))
+    for direction in ("a2b", "b2a"):
+        print(direction, json.dumps(results[direction]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build").add_argument("out", type=Path)
+    runner = commands.add_parser("run")
+    runner.add_argument("out", type=Path)
+    runner.add_argument("pair", choices=sorted(PAIRS))
+    runner.add_argument("seed", type=int)
+    runner.add_argument("--split", default="val", choices=("val", "test"))
+    runner.add_argument("--minutes", type=float, default=10)
+    args = parser.parse_args()
+    if args.command == "build":
+        build(args.out)
+    else:
+        run(args.out, args.pair, args.seed, args.split, args.minutes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
