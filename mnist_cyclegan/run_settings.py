@@ -89,7 +89,7 @@ def with_named_sides(flags: Given) -> Given:
         chosen = train.get(f"domain_{side}")
         if chosen not in (None, name):
             raise MnistganError(
-                f"--data-{side} {spec} holds {name}, not --domain-{side} {chosen}; give one of them"
+                f"--data-{side} {spec} holds domain {name}, not --domain-{side} {chosen}: give one"
             )
         if spec in DOMAINS:
             del train[f"data_{side}"]

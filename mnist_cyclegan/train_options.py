@@ -264,7 +264,10 @@ TensorBoard = Annotated[
 # eval: which data to score on
 ScoreDataA = Annotated[
     Path | None,
-    option("A make-data file to score domain A on (default: the data the model trained on)."),
+    option(
+        "Images to score domain A on, as train's --data-a takes them (default: the data the "
+        "model trained on)."
+    ),
 ]
 ScoreDataB = Annotated[Path | None, option("The same for domain B.")]
 GreySet = Annotated[

@@ -86,6 +86,11 @@ class WeightsMeta:
                 raise ValueError(f"{name} must be a name")
         for name, channels in (("domain_a", self.channels_a), ("domain_b", self.channels_b)):
             domain = getattr(self, name)
+            recorded = getattr(self.settings, name) if self.settings is not None else None
+            if domain not in DOMAINS and recorded != domain:
+                raise ValueError(
+                    f"{name} {domain[:64]} is none of ours, nor the set its run trained on"
+                )
             allowed = (get_domain(domain).channels,) if domain in DOMAINS else (1, 3)
             if isinstance(channels, bool) or channels not in allowed:
                 raise ValueError(

@@ -162,12 +162,14 @@ def label_scores(
     forward: torch.nn.Module, output: str, outputs: np.ndarray, source: SetSide,
     target: SetSide, limit: int, device: torch.device,
 ) -> dict:  # fmt: skip
-    """Accuracy of the target's reader on the outputs, its ceiling, and the adaptation figure
-    with source-only and target-only beside it."""
+    """Accuracy of the target's reader on the outputs, its ceiling, the Fréchet distance in its
+    features (outputs and real test images, each against real training images), and the
+    adaptation figure with source-only and target-only beside it."""
     labels = source.view.y_test[:limit]
     real, real_labels = target.view.x_test[:limit], target.view.y_test[:limit]
-    predicted, _ = predict(target.classifier, outputs, device)
-    ceiling, _ = predict(target.classifier, real, device)
+    predicted, features = predict(target.classifier, outputs, device)
+    ceiling, real_features = predict(target.classifier, real, device)
+    _, reference = predict(target.classifier, target.train[:limit], device)
     as_source = match_channels(real, source.view.channels)
     source_only, _ = predict(source.classifier, as_source, device)
     adapted = adaptation_classifier(forward, output, source, target, device)
@@ -175,6 +177,8 @@ def label_scores(
     return {
         "accuracy": float((predicted == labels).mean()),
         "accuracy_ceiling": float((ceiling == real_labels).mean()),
+        "frechet_classifier_distance": metrics.frechet_distance(features, reference),
+        "frechet_classifier_distance_real": metrics.frechet_distance(real_features, reference),
         "adaptation_accuracy": float((adapted_predicted == real_labels).mean()),
         "adaptation_source_only": float((source_only == real_labels).mean()),
         "adaptation_target_only": float((ceiling == real_labels).mean()),
