@@ -2,7 +2,7 @@
 preset on domains it was never tuned on (BENCHMARKS.md, "Your own image sets").
 
     python benchmarks/own_pairs.py build OUT            # writes OUT/*.npz (Keras-style)
-    python benchmarks/own_pairs.py run OUT PAIR SEED [--split val|test] [--minutes 10]
+    python benchmarks/own_pairs.py run OUT PAIR SEED [--split val|test] [-- TRAIN FLAGS]
 
 Sets (each Keras-style: x_train, y_train, x_test, y_test, index-aligned with the embedded MNIST
 where they are made from it, so the quick preset's disjoint halves keep every digit on one
@@ -144,13 +144,14 @@ def side(out: Path, name: str) -> str:
     return name if not name.endswith(".npz") else str(out / name)
 
 
-def run(out: Path, pair: str, seed: int, split: str, minutes: float) -> None:
+def run(out: Path, pair: str, seed: int, split: str, minutes: float, extra: list[str]) -> None:
     data_a, data_b = (side(out, name) for name in PAIRS[pair])
-    folder = out / "runs" / f"{pair.replace(':', '-to-')}-s{seed}"
+    tag = "".join(extra).replace("-", "")
+    folder = out / "runs" / f"{pair.replace(':', '-to-')}-s{seed}{'-' + tag if tag else ''}"
     started = time.perf_counter()
     train = [
         "mnistgan", "train", "--preset", "quick", "--data-a", data_a, "--data-b", data_b,
-        "--seed", str(seed), "--out", str(folder),
+        "--seed", str(seed), "--out", str(folder), *extra,
     ]  # fmt: skip
     subprocess.run(train, check=True, timeout=minutes * 60 + 120)
     seconds = time.perf_counter() - started
@@ -158,7 +159,8 @@ def run(out: Path, pair: str, seed: int, split: str, minutes: float) -> None:
     evaluate = ["mnistgan", "eval", str(folder / "weights.safetensors"), "--split", split]
     subprocess.run([*evaluate, "--json", str(scores), "--force"], check=True)
     results = json.loads(scores.read_text())
-    print(json.dumps({"pair": pair, "seed": seed, "split": split, "train_s": round(seconds)}))
+    summary = {"pair": pair, "seed": seed, "split": split, "train_s": round(seconds)}
+    print(json.dumps({**summary, "flags": extra}))
     for direction in ("a2b", "b2a"):
         print(direction, json.dumps(results[direction]))
 
@@ -173,11 +175,12 @@ def main() -> None:
     runner.add_argument("seed", type=int)
     runner.add_argument("--split", default="val", choices=("val", "test"))
     runner.add_argument("--minutes", type=float, default=10)
+    runner.add_argument("extra", nargs="*", help="train flags after --, e.g. -- --epochs 6")
     args = parser.parse_args()
     if args.command == "build":
         build(args.out)
     else:
-        run(args.out, args.pair, args.seed, args.split, args.minutes)
+        run(args.out, args.pair, args.seed, args.split, args.minutes, args.extra)
 
 
 if __name__ == "__main__":

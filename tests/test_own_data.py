@@ -13,6 +13,7 @@ import pytest
 from conftest import assert_one_line_error, run_cli
 from PIL import Image
 
+from mnist_cyclegan.api import Translator
 from mnist_cyclegan.data import folders, load_mnist
 from mnist_cyclegan.data.sources import read_side
 from mnist_cyclegan.domains import draw_colors, render
@@ -86,6 +87,14 @@ def test_mnist_to_photo_digits_from_a_folder_and_an_npz_translates_and_scores(
         assert values["target_domain_share_real"] > 0.9, (direction, values)
         assert 0 <= values["accuracy"] <= 1 and "adaptation_accuracy" in values
         assert values["frechet_set_distance"] >= 0 and np.isfinite(values["kernel_set_distance"])
+    weights = out / "weights.safetensors"
+    Image.fromarray(grey[0]).save(tmp_path / "mine.png")
+    args = ["translate", weights, tmp_path / "mine.png", tmp_path / "out.png", "--direction", "a2b"]
+    translated = run_cli(runner, *args)
+    assert translated.exit_code == 0, translated.output
+    assert np.asarray(Image.open(tmp_path / "out.png")).shape == (28, 28, 3)
+    back = Translator.load(weights).b2a(photo[:4])
+    assert back.shape == (4, 28, 28) and back.dtype == np.uint8
 
 
 @pytest.mark.parametrize("kind", ["labels-file", "cyclegan-layout", "idx", "grey-npz", "make-data"])
