@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.atomic import write_text_atomic
-from mnist_cyclegan.evaluation.evaluate import evaluate, prepare_sides
+from mnist_cyclegan.evaluation.evaluate import evaluate, on_renderings, prepare_sides
 from mnist_cyclegan.weights import WeightsMeta
 
 DIRECTIONS = ("a2b", "b2a")
@@ -23,6 +23,14 @@ COLUMNS = (
     "frechet_classifier_distance",
     "cycle_l1",
 )
+# A user's own pair (evaluation/set_eval.py): what needs no rule; accuracy where labelled.
+SET_COLUMNS = (
+    "target_domain_share",
+    "accuracy",
+    "frechet_set_distance",
+    "kernel_set_distance",
+    "cycle_psnr",
+)
 
 
 class EvalLog:
@@ -36,8 +44,10 @@ class EvalLog:
         self.path, self.meta, self.limit, self.device = path, meta, limit, device
         self.split = "val" if meta.settings is not None and meta.settings.validation else "test"
         self.seconds_spent = 0.0  # evaluation time, kept out of the training wall time
-        self.sides = prepare_sides(meta, device, self.split)
-        names = [f"{d}_{c}" for d in DIRECTIONS for c in COLUMNS]
+        renderings = on_renderings(meta)
+        self.columns = COLUMNS if renderings else SET_COLUMNS
+        self.sides = prepare_sides(meta, device, self.split) if renderings else None
+        names = [f"{d}_{c}" for d in DIRECTIONS for c in self.columns]
         self.lines = [",".join(["step", "seconds", "split", *names])]
         if path.exists() and resume_step > 0:  # a resumed run continues its log from its step
             kept = path.read_text().splitlines()[1:]
@@ -48,7 +58,7 @@ class EvalLog:
             g_ab, g_ba, self.meta, limit=self.limit, device=self.device, sides=self.sides,
             split=self.split,
         )  # fmt: skip
-        values = [results[d].get(c, float("nan")) for d in DIRECTIONS for c in COLUMNS]
+        values = [results[d].get(c, float("nan")) for d in DIRECTIONS for c in self.columns]
         row = [str(step), f"{seconds:.1f}", self.split, *(f"{v:.6g}" for v in values)]
         self.lines.append(",".join(row))
         write_text_atomic(self.path, "\n".join(self.lines) + "\n")
