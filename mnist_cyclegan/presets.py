@@ -33,15 +33,15 @@ PRESETS: dict[str, dict] = {
         "lambda_identity": 5.0,
         # std 0.1 of the [0, 1] range (25 grey levels): above the dot patterns the runs that went
         # wrong hid shading in (background std 5-20 grey levels); chosen on validation digits
-        # (BENCHMARKS.md, issue 18, third part).
+        # (BENCHMARKS.md, pairs, third round).
         "cycle_noise": 0.1,
         # The run leaves its generators' weight average, not their last step (training/
         # averaging.py): late in a run the live weights swing into and out of hiding dots in the
-        # background; chosen on validation digits (BENCHMARKS.md, issue 18, fifth part).
+        # background; chosen on validation digits (BENCHMARKS.md, pairs, fifth round).
         "average_generators": 0.995,
         # No shape term on the default pair: at weight 2 it ended seed 1's dots (background std
         # 4.9 -> 0.1) but seed 2 went wrong outright (a discriminator pulled ahead, 96% read;
-        # BENCHMARKS.md, issue 18, fourth part).
+        # BENCHMARKS.md, pairs, fourth round).
         "net": {
             "gen_width": 16,
             "res_blocks": 3,
@@ -50,7 +50,7 @@ PRESETS: dict[str, dict] = {
             "long_skip": True,
             "median_offset": True,
             # Two-tone replaced the attention mask (AttentionGAN's copy of input pixels, the
-            # preset's choice before issue 18): BENCHMARKS.md, issue 18, second part.
+            # preset's choice before issue 18): BENCHMARKS.md, pairs, second round.
             "head": "two-tone",
             # Measured on validation digits over seeds 0-2 (BENCHMARKS.md, issue 16): with the
             # reference's ReLU, means within the seeds' spread of these (accuracy 0.1 point
@@ -74,7 +74,7 @@ PRESETS: dict[str, dict] = {
 # real 1.8), so there the figure is drawn by coverage alone (`flat_figures`: joint W1 2.3, the
 # accuracy within 0.2 points). colored-background -> colored-digit, without the shade, carried
 # that digit's greys in background dots instead (std 4-5, accuracy -1 point), so it kept the
-# shade (BENCHMARKS.md, issue 18, third part; validation digits) and went wrong in one seed of
+# shade (BENCHMARKS.md, pairs, third round; validation digits) and went wrong in one seed of
 # three even so. Two changes fixed that pair (fourth part, validation digits, seeds 0-2): a
 # shaded figure's ink read as its strongest pixel (two_tone.py, `estimate_palette`: behind a pale
 # background colored-digit -> colored-background had drawn grey, dotted digits), and the shape

@@ -46,14 +46,6 @@ class Split:
     labels: np.ndarray | None
 
 
-def check_size_choice(size: int, source: str = "--size") -> int:
-    if not (MIN_SIZE <= size <= MAX_SIZE and size % 4 == 0):
-        raise MnistganError(
-            f"{source} {size}: choose a size from {MIN_SIZE} to {MAX_SIZE} pixels, a multiple of 4"
-        )
-    return size
-
-
 # -- folders -------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ then need not hide anywhere. After training a generator draws palettes from a ba
 target domain's real palettes, picked by a hash of the input's pixels: colours spread as the
 data's do, independent of the digit, and the same input always gets the same colour.
 
-The quick preset's head (BENCHMARKS.md, issue 18, second part: flat backgrounds, colours as the
+The quick preset's head (BENCHMARKS.md, pairs, second round: flat backgrounds, colours as the
 data's, independent of the digit); `flat_figures` drops the shade into a domain whose figures
 are two flat colours (tests/test_palette.py and tests/test_flat_figures.py).
 """
@@ -167,7 +167,7 @@ def figures_are_flat(pixels: torch.Tensor) -> bool:
     freedom (the generator keeps both, as before this check existed). With the shade free, a
     generator into flat figures can carry what the way back needs in its figure's shading (the
     grey levels colored-digit erases), a signal too strong for noise on the fakes to drown,
-    and the figure's colour strays from the data's (BENCHMARKS.md, issue 18, third part)."""
+    and the figure's colour strays from the data's (BENCHMARKS.md, pairs, third round)."""
     if pixels.shape[1] == 1:
         return False
     sample = pixels[: min(len(pixels), 1024)].float() / 255.0
