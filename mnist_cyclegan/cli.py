@@ -26,6 +26,7 @@ from mnist_cyclegan.console import (
     print_made_data,
     print_scores,
     show_warnings,
+    warn,
 )
 from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
 from mnist_cyclegan.errors import Interrupted, MnistganError
@@ -124,6 +125,13 @@ def translate(
     cycle: Annotated[bool, _option("Also write the round trip as NAME.cycle.png.")] = False,
     device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
     force: Annotated[bool, _option("Overwrite existing outputs (never an input).")] = False,
+    color: Annotated[
+        str,
+        _option(
+            "The output's colour, '#rrggbb': the background into colored-background, the digit "
+            "into colored-digit (models with a two-tone output); 'random': the model's pick."
+        ),
+    ] = "random",
 ) -> None:
     """Translate image files with weights or a bundled model; outputs keep their input's size."""
     from mnist_cyclegan.api import Translator
@@ -134,7 +142,7 @@ def translate(
         translator = Translator.load(weights, resolve_device(device))
         summary = translate_files(
             translator, inputs, output, direction=direction, cycle=cycle, force=force,
-            protected=(resolve_weights(weights),),
+            protected=(resolve_weights(weights),), color=color,
         )  # fmt: skip
     except MnistganError as error:
         raise fail(str(error)) from None
@@ -241,6 +249,38 @@ def models() -> None:
     console.print(models_table(bundled_models()))
     for model in bundled_models():
         console.print(f"{model.name}: model card {model.folder / 'README.md'}")
+
+
+@app.command()
+def demo(
+    weights: Annotated[
+        str | None, _option("A weights file or bundled name (default: every bundled model).")
+    ] = None,
+    host: Annotated[
+        str, _option("Address to listen on; 127.0.0.1 keeps the page to this machine.")
+    ] = "127.0.0.1",
+    port: Annotated[int, _option("Port to listen on (0: any free one).")] = 8000,
+    device: Annotated[str, _option("auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Open a local web page: draw or drop a digit, see it in every domain; Ctrl+C stops it."""
+    from mnist_cyclegan.demo.server import start_server
+    from mnist_cyclegan.demo.translations import load_models
+
+    try:
+        if not 0 <= port <= 65535:
+            raise MnistganError(f"--port {port}: give 0-65535")
+        server = start_server(load_models(weights, resolve_device(device)), host, port)
+    except MnistganError as error:
+        raise fail(str(error)) from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        warn(f"listening on {host}: other machines on the network can use this page")
+    console.print(f"demo at {server.url} (Ctrl+C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("demo stopped")
+    finally:
+        server.server_close()
 
 
 app.command()(train)  # train_command.py: its options and the run

@@ -129,9 +129,11 @@ def translate_files(
     cycle: bool,
     force: bool = False,
     protected: tuple[Path, ...] = (),
+    color: str | None = None,
 ) -> dict:
     """Translate every input (checking all of them and every output first); `protected` are
-    more files no output may replace (the weights)."""
+    more files no output may replace (the weights); `color` paints a two-tone model's outputs
+    (colour_request.py)."""
     started = time.perf_counter()
     files, folder_mode = expand_inputs(inputs)
     check_output_kind(output, files, folder_mode)
@@ -140,9 +142,10 @@ def translate_files(
         infos, translator.meta, output, folder_mode=folder_mode, direction=direction, cycle=cycle
     )
     check_targets(plans, [*files, *protected], force=force)
+    check_colour(translator, plans, color)
     with Staged() as stage:
         for batch in batches(plans):
-            write_batch(stage, batch, translator)
+            write_batch(stage, batch, translator, color)
     return {
         "images": len(plans),
         "written": sum(len(plan.targets()) for plan in plans),
@@ -159,10 +162,21 @@ def reread(info: ImageInfo) -> np.ndarray:
     return pixels
 
 
-def write_batch(stage: Staged, batch: list[Plan], translator: Translator) -> None:
+def check_colour(translator: Translator, plans: list[Plan], color: str | None) -> None:
+    """Refuse, before any output, a colour some input's direction cannot paint."""
+    for way in sorted({plan.direction for plan in plans}):
+        try:
+            translator.check_colour(way, color)
+        except MnistganError as error:
+            raise MnistganError(f"--color {color}: {error}") from None
+
+
+def write_batch(
+    stage: Staged, batch: list[Plan], translator: Translator, color: str | None = None
+) -> None:
     way = batch[0].direction
     stack = np.stack([reread(plan.info) for plan in batch])
-    translated = translator.translate_uint8(stack, way)
+    translated = translator.translate_uint8(stack, way, color=color)
     round_trip = None
     if batch[0].cycle_target is not None:
         back = "b2a" if way == "a2b" else "a2b"
