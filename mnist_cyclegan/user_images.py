@@ -8,6 +8,7 @@ viewer shows them.
 from __future__ import annotations
 
 import glob
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,36 +47,49 @@ def read_image(path: Path) -> np.ndarray:
         raise MnistganError(f"{path}: is not a regular file")
     if path.stat().st_size == 0:
         raise MnistganError(f"{path}: empty file")
+    return decode(path, str(path))
+
+
+def read_image_bytes(data: bytes, name: str) -> np.ndarray:
+    """An image sent rather than stored (the demo page's uploads), checked as a file is;
+    `name` stands for it in messages."""
+    if not data:
+        raise MnistganError(f"{name}: empty file")
+    return decode(io.BytesIO(data), name)
+
+
+def decode(source: Path | io.BytesIO, name: str) -> np.ndarray:
+    """The checked decode behind read_image: the size from the header before any pixel."""
     previous_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a decoder's complaints are not the user's output
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                check_size(path, *image.size)
+            with Image.open(source) as image:
+                check_size(name, *image.size)
                 image.load()
                 upright = ImageOps.exif_transpose(image)
                 return to_8bit(upright)
     except MnistganError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise MnistganError(f"{path}: refused as a decompression bomb (too many pixels)") from None
+        raise MnistganError(f"{name}: refused as a decompression bomb (too many pixels)") from None
     except UnidentifiedImageError:
-        raise MnistganError(f"{path}: not an image Pillow can read") from None
+        raise MnistganError(f"{name}: not an image Pillow can read") from None
     except MemoryError:
-        raise MnistganError(f"{path}: too large to decode in this machine's memory") from None
+        raise MnistganError(f"{name}: too large to decode in this machine's memory") from None
     except Exception as error:  # any decoder failure: OSError, ValueError, SyntaxError, ...
-        raise MnistganError(f"{path}: broken image ({describe(error)})") from None
+        raise MnistganError(f"{name}: broken image ({describe(error)})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = previous_limit
 
 
-def check_size(path: Path, width: int, height: int) -> None:
+def check_size(name: Path | str, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
-        raise MnistganError(f"{path}: {width}×{height} pixels is over the limit of {MAX_PIXELS}")
+        raise MnistganError(f"{name}: {width}×{height} pixels is over the limit of {MAX_PIXELS}")
     if min(width, height) < MIN_SIDE:
-        raise MnistganError(f"{path}: {width}×{height} is too small (min {MIN_SIDE})")
+        raise MnistganError(f"{name}: {width}×{height} is too small (min {MIN_SIDE})")
 
 
 def describe(error: BaseException) -> str:
