@@ -11,7 +11,14 @@ from functools import partial
 from pathlib import Path
 
 from mnist_cyclegan.config import RunOptions, resolve_device
-from mnist_cyclegan.console import PlainReporter, RichReporter, console, fail, print_summary
+from mnist_cyclegan.console import (
+    PlainReporter,
+    RichReporter,
+    console,
+    fail,
+    print_summary,
+    warn,
+)
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.run_settings import Given, default_run_folder, given_flags, run_settings
 from mnist_cyclegan.train_options import (
@@ -162,6 +169,8 @@ def run_training(
         reporter = shown(console, settings.batch_size)
         adapt = recipe_for(preset, flags, show=world.is_main) if config is None else None
         trainer = Trainer(settings, run_options, world=world, reporter=reporter, adapt=adapt)
+        if world.is_main and run_device.type == "cpu" and preset is None and config is None:
+            say_how_long(settings, trainer.total_steps - trainer.progress.step)
         summary = trainer.train()
         finished = True
     except TrainingInterrupted as stopped:
@@ -174,6 +183,15 @@ def run_training(
         distributed.stop(world, finished)
     if world.is_main:
         print_summary(summary)
+
+
+def say_how_long(settings, steps: int) -> None:
+    """Warn before a reference run on a CPU that will take hours (training/duration.py)."""
+    from mnist_cyclegan.training.duration import reference_notice
+
+    notice = reference_notice(settings, steps)
+    if notice is not None:
+        warn(notice)
 
 
 def recipe_for(preset: str | None, flags: Given, *, show: bool):
