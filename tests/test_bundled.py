@@ -9,22 +9,21 @@ import pytest
 import torch
 from conftest import run_cli
 
-from mnist_cyclegan import Translator
 from mnist_cyclegan.evaluation import classifier
-from mnist_cyclegan.evaluation.evaluate import evaluate
 from mnist_cyclegan.pretrained import bundled_models, models_folder
-from mnist_cyclegan.weights import load_generators
 
 MODELS = bundled_models()
 
 
-def test_at_least_the_default_pair_ships_with_a_card():
-    names = [model.name for model in MODELS]
-    assert "mnist-colored-background" in names
+def test_a_model_ships_for_each_pair_with_a_card():
+    pairs = {(model.card["domain_a"], model.card["domain_b"]) for model in MODELS}
+    assert pairs == {("mnist", "colored-background"), ("mnist", "colored-digit"),
+                     ("colored-background", "colored-digit")}  # fmt: skip
     for model in MODELS:
         card = (model.folder / "README.md").read_text()
-        for section in ("How it was made", "Scores on the 10,000", "Data and licence",
-                        "Intended use and limits"):  # fmt: skip
+        sections = ("How it was made", "Scores on the 10,000", "Data and licence",
+                    "Intended use and limits", "digit accuracy", "background std")  # fmt: skip
+        for section in (*sections, model.card["command"], model.card["made"]["commit"]):
             assert section in card, (model.name, section)
         assert model.weights.stat().st_size < 4e6  # half precision keeps the package small
 
@@ -39,21 +38,24 @@ def test_models_lists_every_bundled_model(runner):
 
 
 @pytest.mark.parametrize("model", MODELS, ids=[m.name for m in MODELS])
-def test_each_model_loads_by_name_and_scores_what_its_card_says(model, monkeypatch):
-    """Re-measured on the card's first test digits with the bundled classifiers (the card's
-    figures come from the same code, so only rounding across machines may differ)."""
+def test_each_models_eval_prints_no_warning_and_matches_its_card(model, runner, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    """`mnistgan eval NAME` on the card's first test digits, with the bundled classifiers:
+    the card's figures come from the same code, so only rounding across machines may differ."""
     monkeypatch.delenv("MNISTGAN_CLASSIFIER_DIGITS")  # the bundled, full classifiers
-    translator = Translator.load(model.name)
-    assert translator.meta.domain_a == model.card["domain_a"]
-    g_ab, g_ba, meta = load_generators(model.weights)
     limit = model.card["first_digits"]
-    results, _ = evaluate(g_ab, g_ba, meta, limit=limit, device=torch.device("cpu"))
+    scored = run_cli(runner, "eval", model.name, "--limit", limit, "--json", tmp_path / "s.json")
+    assert scored.exit_code == 0, scored.output
+    assert "warning" not in scored.stderr, scored.stderr
+    results = json.loads((tmp_path / "s.json").read_text())
     for direction in ("a2b", "b2a"):
-        card = model.card["test_first_digits"][direction]
-        got = results[direction]
+        card, got = model.card["test_first_digits"][direction], results[direction]
         assert abs(got["accuracy"] - card["accuracy"]) <= 2 / limit, direction
         assert abs(got["psnr"] - card["psnr"]) <= 0.05, direction
-        assert got["accuracy"] >= got["accuracy_ceiling"] - 0.02, direction  # it translates
+        assert abs(got["target_domain_share"] - card["target_domain_share"]) <= 2 / limit
+        assert got["accuracy"] >= got["accuracy_ceiling"] - 0.01, direction  # it translates
+        full = model.card["test"][direction]
+        assert full["target_domain_share"] >= 0.99 and full["flatness"] <= 2.0, direction
 
 
 def test_translate_and_eval_take_a_model_name(runner, tmp_path, monkeypatch):

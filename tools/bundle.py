@@ -1,22 +1,27 @@
 """Write what ships inside the package: the eval classifiers and the pretrained models.
 
     python tools/bundle.py classifiers
-    python tools/bundle.py model --weights runs/quick/weights.safetensors \
-        --name mnist-colored-background --command "mnistgan train --preset quick --out runs/quick"
+    python tools/bundle.py models [--runs runs/bundle]
+    python tools/bundle.py cards
 
 `classifiers` trains each domain's judging classifier on all 60,000 training digits (threshold
 style, the colours of seed 0 for domain A and 1 for B, as `mnistgan train` renders them) and
 stores it in half precision under mnist_cyclegan/classifiers/, with the domain check
-(evaluation/domain_check.py). `model` stores a run's
-generators in half precision under mnist_cyclegan/models/NAME/, scores them with `mnistgan
-eval` on the test digits (all 10,000, and the first 500 that tests/test_bundled.py re-measures)
-and writes card.json and the model card README.md.
+(evaluation/domain_check.py). `models` trains each pair of domains with the quick preset
+(seed 0; a run already in RUNS/NAME is kept, with the time and commit recorded beside it when
+it was made), stores its generators in half precision under mnist_cyclegan/models/NAME/,
+scores them with `mnistgan eval`'s code on all 10,000 test digits (and on the first 500, which
+tests/test_bundled.py re-measures) and writes card.json and the model card README.md.
+`cards` writes each model card again from its card.json (after a change to the card's text).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import subprocess
 import time
 from pathlib import Path
 
@@ -30,6 +35,7 @@ from mnist_cyclegan.pretrained import models_folder
 from mnist_cyclegan.tensor_files import open_tensor_file, save_tensors
 from mnist_cyclegan.weights import WEIGHTS_FORMAT, load_generators
 
+ROOT = Path(__file__).resolve().parents[1]
 CARD_LIMIT = 500
 SEEDS = {"mnist": 0, "colored-background": 1, "colored-digit": 1}
 
@@ -55,6 +61,73 @@ def bundle_domain_check() -> None:
     print(f"wrote {path}")
 
 
+PAIRS = (
+    ("mnist", "colored-background"),
+    ("mnist", "colored-digit"),
+    ("colored-background", "colored-digit"),
+)
+TRAIN_SEED = 0
+# The card's table: (label, key in eval's results, format); a row is left out where neither
+# direction has the key (no colour into mnist).
+CARD_ROWS = (
+    ("digit accuracy", "accuracy", "{:.2%}"),
+    ("the same classifier on real target images (ceiling)", "accuracy_ceiling", "{:.2%}"),
+    ("outputs the domain check puts in the target domain", "target_domain_share", "{:.2%}"),
+    ("background std, 0-255 (real target images)", "flatness", "{:.2f}"),
+    ("colour W1 per channel, 0-255", "color_w1", "{:.2f}"),
+    ("joint colour W1, 0-255 (real against real)", "color_sliced_w1", "{:.2f}"),
+    ("η²: share of colour variance explained by the digit", "color_class_dependence", "{:.3f}"),
+    ("PSNR against the rule's translation (dB)", "psnr", "{:.2f}"),
+    ("round trip PSNR (dB)", "cycle_psnr", "{:.2f}"),
+)
+REAL_OF = {"flatness": "flatness_real", "color_sliced_w1": "color_sliced_w1_real",
+           "color_class_dependence": "color_class_dependence_real"}  # fmt: skip
+
+
+def model_name(a: str, b: str) -> str:
+    return f"{a}-{b}"
+
+
+def train_command(a: str, b: str, run: Path) -> list[str]:
+    return ["mnistgan", "train", "--preset", "quick", "--domain-a", a, "--domain-b", b,
+            "--seed", str(TRAIN_SEED), "--out", str(run)]  # fmt: skip
+
+
+def machine() -> str:
+    """The CPU's model name and core count (and the GPU's name where training used one)."""
+    name = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{name}, {len(os.sched_getaffinity(0))} cores, {platform.system()}"
+
+
+def commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=True, cwd=ROOT).stdout.strip()  # fmt: skip
+
+
+def trained(a: str, b: str, runs: Path) -> tuple[Path, dict]:
+    """The run folder of a pair and how it was made: trained now unless RUNS/NAME has weights
+    and NAME.made.json (its seconds, commit, machine and date)."""
+    run = runs / model_name(a, b)
+    made_file = runs / f"{model_name(a, b)}.made.json"
+    if not (run / "weights.safetensors").is_file() or not made_file.is_file():
+        if run.exists():
+            raise SystemExit(f"{run}: exists without a record of how it was made; remove it")
+        runs.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        subprocess.run(train_command(a, b, run), check=True)
+        made = {"seconds": round(time.perf_counter() - started), "commit": commit(),
+                "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+                "torch_version": torch.__version__}  # fmt: skip
+        made_file.write_text(json.dumps(made, indent=2) + "\n")
+    return run, json.loads(made_file.read_text())
+
+
 def half_precision_copy(weights: Path, out: Path) -> None:
     file = open_tensor_file(weights, WEIGHTS_FORMAT)
     tensors = {k: v.half() if v.is_floating_point() else v for k, v in file.load().items()}
@@ -67,107 +140,167 @@ def scores(weights: Path, limit: int) -> dict:
     return results
 
 
-def bundle_model(weights: Path, name: str, command: str) -> None:
+def bundle_model(a: str, b: str, runs: Path) -> None:
+    run, made = trained(a, b, runs)
+    name = model_name(a, b)
     folder = models_folder() / name
     folder.mkdir(parents=True, exist_ok=True)
-    half_precision_copy(weights, folder / "weights.safetensors")
-    full, half = scores(weights, 10_000), scores(folder / "weights.safetensors", 10_000)
+    half_precision_copy(run / "weights.safetensors", folder / "weights.safetensors")
     _, _, meta = load_generators(folder / "weights.safetensors")
+    command = " ".join(train_command(a, b, Path("runs") / name))
     card = {
         "name": name,
-        "domain_a": meta.domain_a,
-        "domain_b": meta.domain_b,
+        "domain_a": a,
+        "domain_b": b,
         "command": command,
-        "settings": meta.settings.to_dict() if meta.settings else None,
-        "test": half,
-        "test_float32": full,
+        "made": made,
+        "settings": meta.settings.to_dict(),
+        "test": scores(folder / "weights.safetensors", 10_000),
+        "test_float32": scores(run / "weights.safetensors", 10_000),
         "first_digits": CARD_LIMIT,
         "test_first_digits": scores(folder / "weights.safetensors", CARD_LIMIT),
-        "date": time.strftime("%Y-%m-%d"),
-        "torch_version": torch.__version__,
+        "size_bytes": (folder / "weights.safetensors").stat().st_size,
+        "bundled": time.strftime("%Y-%m-%d"),
     }
     (folder / "card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     (folder / "README.md").write_text(model_card(card))
     print(f"wrote {folder}")
 
 
-def row(label: str, key: str, card: dict, fmt: str) -> str:
-    cells = [
-        fmt.format(card["test"][d][key]) if key in card["test"][d] else "-" for d in ("a2b", "b2a")
-    ]
-    return f"| {label} | {cells[0]} | {cells[1]} |"
+def settings_list(settings: dict, indent: str = "") -> list[str]:
+    """Settings as a bullet list, nested settings (the networks') indented under their name."""
+    lines = []
+    for key, value in sorted(settings.items()):
+        if isinstance(value, dict):
+            lines.append(f"{indent}- {key}:")
+            lines.extend(settings_list(value, indent + "  "))
+        else:
+            lines.append(f"{indent}- {key}: `{json.dumps(value)}`")
+    return lines
+
+
+def score_rows(card: dict) -> list[str]:
+    rows = []
+    for label, key, fmt in CARD_ROWS:
+        cells = []
+        for direction in ("a2b", "b2a"):
+            scores_of = card["test"][direction]
+            value = scores_of.get(key)
+            cell = "–" if value is None or value != value else fmt.format(value)
+            real = scores_of.get(REAL_OF.get(key, ""))
+            cells.append(cell if real is None or cell == "–" else f"{cell} ({fmt.format(real)})")
+        if any(cell != "–" for cell in cells):
+            rows.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    return rows
 
 
 def model_card(card: dict) -> str:
-    a, b = card["domain_a"], card["domain_b"]
+    a, b, made = card["domain_a"], card["domain_b"], card["made"]
+    palette = {"colored-background": "the background's", "colored-digit": "the digit's"}
+    colour_sides = [f"into {side}, {palette[side]}" for side in (b, a) if side in palette]
+    minutes = made["seconds"] / 60
+    note = f" ({made['note']})" if made.get("note") else ""
     lines = [
         f"# {card['name']}: {a} ↔ {b}",
         "",
-        f"Two CycleGAN generators, {a} → {b} and {b} → {a}, stored in half precision "
-        "(they load into float32 networks).",
+        f"Two CycleGAN generators, {a} → {b} and {b} → {a} (`mnistgan translate "
+        f"{card['name']} in.png out.png`), stored in half precision "
+        f"({card['size_bytes'] / 1e6:.1f} MB; they load into float32 networks).",
         "",
         "## How it was made",
         "",
         f"    {card['command']}",
         "",
-        f"then `python tools/bundle.py model` ({card['date']}, torch {card['torch_version']}). "
-        "Settings (the quick preset, seed 0):",
+        f"at commit {made['commit']} ({made['date']}, torch {made['torch_version']}), "
+        f"{made['seconds']} s of training ({minutes:.1f} min, data rendering included) on "
+        f"{made['machine']}{note}; then `python tools/bundle.py models` ({card['bundled']}). "
+        "The settings, as the weights file records them:",
         "",
-        f"    {json.dumps(card['settings'], sort_keys=True)}",
+        *settings_list(card["settings"]),
         "",
-        "## Scores on the 10,000 MNIST test digits (`mnistgan eval`, the bundled classifiers)",
+        "## Scores on the 10,000 MNIST test digits",
         "",
-        f"| metric | {a} → {b} | {b} → {a} |",
+        f"`mnistgan eval {card['name']}`, with the classifiers that ship with mnistgan (each "
+        "trained on one domain's real training images). In brackets: the same measure on "
+        "real target images against real ones, the best a translation can expect.",
+        "",
+        f"| measure | {a} → {b} | {b} → {a} |",
         "| --- | ---: | ---: |",
-        row("digit accuracy", "accuracy", card, "{:.2%}"),
-        row("classifier on real images (ceiling)", "accuracy_ceiling", card, "{:.2%}"),
-        row("PSNR against the true translation (dB)", "psnr", card, "{:.2f}"),
-        row("SSIM against the true translation", "ssim", card, "{:.3f}"),
-        row("background std (0-255)", "flatness", card, "{:.2f}"),
-        row("colour W1 (0-255)", "color_w1", card, "{:.2f}"),
-        row(
-            "Fréchet distance in classifier features", "frechet_classifier_distance", card, "{:.2f}"
-        ),
-        row("cycle PSNR (dB)", "cycle_psnr", card, "{:.2f}"),
+        *score_rows(card),
         "",
-        "The float32 weights this half-precision copy came from read "
+        "The float32 weights this copy came from read "
         f"{card['test_float32']['a2b']['accuracy']:.2%} and "
-        f"{card['test_float32']['b2a']['accuracy']:.2%} "
-        f"(PSNR {card['test_float32']['b2a']['psnr']:.2f} dB B → A). A → B fidelity compares "
-        "the output with the true digit re-rendered in the output's own colour, so it is not "
-        "comparable with B → A's.",
+        f"{card['test_float32']['b2a']['accuracy']:.2%}. Accuracy: the share of outputs a "
+        "classifier of the target domain reads as the input's digit. Background std: how far "
+        "the background strays from one flat colour. Colour W1: the Wasserstein-1 distance "
+        "between the outputs' colours and real images' colours. PSNR against the rule: the "
+        "output against the same digit rendered into the target domain by the rule, in the "
+        "output's own colour.",
         "",
         "## Data and licence",
         "",
-        "Trained on the MNIST training digits (Yann LeCun, Corinna Cortes, Christopher J. C. "
-        "Burges; CC BY-SA 3.0) rendered into the two domains; these weights are released under "
-        "the same licence terms as the package (MIT) where the data's licence allows.",
+        "Trained on 55,000 of the MNIST training digits (Yann LeCun, Corinna Cortes, "
+        "Christopher J. C. Burges; CC BY-SA 3.0), the other 5,000 held out for validation, "
+        "rendered into the two domains; the weights are released under the package's "
+        "licence (MIT) as far as the data's licence allows.",
         "",
         "## Intended use and limits",
         "",
-        f"- Translating 28×28-style handwritten digits between {a} and {b}; any image size "
-        "works, but the model has only seen MNIST digits at 28×28.",
-        "- Not for other pairs of domains, other writing systems, or photos of real scenes.",
-        "- Colours come from the model's own choice per image: they are varied but not the "
-        "colours of any particular input.",
-        "- Figures are one training seed; BENCHMARKS.md reports how far seeds spread.",
+        f"- Translating images of single handwritten or typed digits between {a} and {b}, "
+        "at 28×28 (any size runs, but the model only saw 28×28 digits).",
+        "- Colour: "
+        + (
+            "; ".join(colour_sides) + " is yours to choose (`--color '#ff8800'`); "
+            "by default a colour of the training data, picked by a hash of the "
+            "input"
+            if colour_sides
+            else "none to choose"
+        )
+        + ".",
+        "- Not for other domains, letters or other writing systems, or photographs.",
+        *known_limits(card),
+        "- One training seed; BENCHMARKS.md reports how far seeds 0-2 spread.",
         "",
     ]
     return "\n".join(lines)
 
 
+def known_limits(card: dict) -> list[str]:
+    """What the card's own scores show a user will meet, one line each."""
+    lines = []
+    for direction, (source, target) in (("a2b", (card["domain_a"], card["domain_b"])),
+                                        ("b2a", (card["domain_b"], card["domain_a"]))):  # fmt: skip
+        scores = card["test"][direction]
+        if target == "mnist":
+            lines.append(
+                f"- Into mnist the grey levels {source} does not keep are guessed: "
+                f"{scores['psnr']:.1f} dB PSNR against the true digit."
+            )
+        spread = scores.get("flatness")
+        if spread is not None and spread == spread and spread >= 0.1:
+            lines.append(
+                f"- Into {target} some backgrounds carry faint dots beside the digit "
+                f"(background std {spread:.2f} of 255; real images 0)."
+            )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["classifiers", "model"])
-    parser.add_argument("--weights", type=Path)
-    parser.add_argument("--name")
-    parser.add_argument("--command", default="mnistgan train --preset quick --out runs/quick")
+    parser.add_argument("what", choices=["classifiers", "models", "cards"])
+    parser.add_argument("--runs", type=Path, default=Path("runs/bundle"))
     args = parser.parse_args()
     if args.what == "classifiers":
         bundle_classifiers()
         bundle_domain_check()
+    elif args.what == "cards":  # the model cards again from card.json, after editing the text
+        for a, b in PAIRS:
+            folder = models_folder() / model_name(a, b)
+            card = json.loads((folder / "card.json").read_text())
+            (folder / "README.md").write_text(model_card(card))
     else:
-        bundle_model(args.weights, args.name, args.command)
+        for a, b in PAIRS:
+            bundle_model(a, b, args.runs)
 
 
 if __name__ == "__main__":
