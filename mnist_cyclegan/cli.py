@@ -277,7 +277,7 @@ def demo(
     console.print(f"demo at {server.url} (Ctrl+C stops it)")
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):  # Ctrl+C or SIGTERM: the way a demo ends
         console.print("demo stopped")
     finally:
         server.server_close()

@@ -30,7 +30,7 @@ class BrowserError(RuntimeError):
 class Browser:
     """One headless browser with one page; `call` sends a command to that page."""
 
-    def __init__(self, executable: str, profile: Path, width: int = 1100, height: int = 700):
+    def __init__(self, executable: str, profile: Path, width: int = 1200, height: int = 640):
         commands_read, self.commands = os.pipe()
         self.answers, answers_write = os.pipe()
 

@@ -94,7 +94,7 @@ def test_a_drawing_is_placed_as_mnist_places_its_digits():
         placed = drawn_digit(as_drawing(digit))
         assert placed.shape == (28, 28)
         rows, cols = np.nonzero(placed > 32)
-        assert max(rows.ptp(), cols.ptp()) + 1 <= 21  # the 20×20 box (one pixel of filter)
+        assert max(np.ptp(rows), np.ptp(cols)) + 1 <= 21  # the 20×20 box (one pixel of filter)
         weights = placed.astype(float)
         centre = [(weights.sum(axis=1 - a) * np.arange(28)).sum() / weights.sum() for a in (0, 1)]
         assert np.abs(np.array(centre) - 13.5).max() <= 1.0, centre
@@ -140,9 +140,9 @@ def test_a_chosen_colour_paints_every_output_that_takes_one(demo):
         assert output["colourable"]
         image = decoded(output["image"])
         if output["target"] == "colored-background":
-            assert np.abs(image[digit < 10].mean(axis=0) - ORANGE).max() <= 6
+            assert np.abs(np.median(image[digit < 10], axis=0) - ORANGE).max() <= 6
         else:
-            assert np.abs(image[digit > 200].mean(axis=0) - ORANGE).max() <= 30
+            assert np.abs(np.median(image[digit > 200], axis=0) - ORANGE).max() <= 6
 
 
 def bomb_png(width: int, height: int) -> bytes:
@@ -162,7 +162,7 @@ def test_uploads_are_bounded_and_checked(demo):
     digit = png_bytes(load_mnist().x_test[0])
     cases = [
         (b"not an image at all", "not an image Pillow can read"),
-        (bomb_png(50_000, 50_000), "over the limit"),
+        (bomb_png(50_000, 50_000), "too many pixels"),
         (png_bytes(np.zeros((4, 4), np.uint8)), "too small"),
         (digit[: len(digit) // 2], "broken image"),
         (png_bytes(np.zeros((64, 64), np.uint8)), "the drawing is empty"),
