@@ -2,7 +2,7 @@
 
     python benchmarks/bench_quick_variants.py [--repeats 7]
 
-Times mnistgan's step for an earlier quick preset (P1), the changes BENCHMARKS.md tried on
+Times mnistgan's step for an earlier quick preset (P1), the changes docs/measurements.md tried on
 it (identity loss, larger batch, narrower discriminator: P2), the two generator inputs added
 after that (median offset, attention mask: P3, the preset until issue 18) and today's preset
 (two-tone output instead of the attention mask), in interleaved rounds on random
@@ -21,7 +21,7 @@ from bench_train import Variant, mnistgan_step, time_rounds
 
 from mnist_cyclegan.config import NetSettings, TrainSettings
 
-# Earlier presets ("P1", "P2" in BENCHMARKS.md) written as changes to today's, then the
+# Earlier presets ("P1", "P2" in docs/measurements.md) written as changes to today's, then the
 # changes that led from each to the next.
 P3 = {"head": "attention"}
 P2 = {**P3, "median_offset": False, "head": "sigmoid"}

@@ -1,4 +1,4 @@
-"""How often the domain check places real images in their own domain (BENCHMARKS.md, issue 18).
+"""How often the domain check places real images in their own domain (docs/measurements.md).
 
     python benchmarks/domain_check_accuracy.py
 

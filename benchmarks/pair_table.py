@@ -1,4 +1,4 @@
-"""Print issue 18's table (BENCHMARKS.md) from a folder `every_pair.sh` filled: per pair,
+"""Print issue 18's table (docs/measurements.md) from a folder `every_pair.sh` filled: per pair,
 seed and direction the share in the target domain, digit accuracy against its ceiling, PSNR,
 background std, colour distances and the colour's dependence on the class, training time.
 

@@ -158,7 +158,7 @@ class TrainSettings:
     pool_size: int = 0  # history pool of fakes for the discriminators (the paper: 50)
     lr_decay_epochs: int = 0  # linear decay to 0 over the last N epochs (0: constant)
     seed: int = 0  # data split, weights, order, pools
-    precision: str = "bf16"  # autocast, ~2x the fp32 step on the reference design; BENCHMARKS.md
+    precision: str = "bf16"  # autocast, ~2x the fp32 step of the reference (docs/measurements.md)
     validation: bool = False  # True: leave the validation digits out of training (data.py)
     # Additions, not in the reference (variants/); 0 is off.
     lambda_identity: float = 0.0  # the identity term's weight (variants/identity.py)

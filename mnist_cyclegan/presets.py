@@ -1,7 +1,7 @@
 """The presets `train --preset` names, and what a preset changes for a pair of domains.
 
 Plain dictionaries of settings (config.py turns them into `TrainSettings`), so that every
-choice a preset makes sits in one place with the measurement behind it (BENCHMARKS.md).
+choice a preset makes sits in one place with the measurement behind it (docs/measurements.md).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 # Presets: `reference` is the reference design and schedule (`TrainSettings()`): all training
 # digits in both domains (`shuffled`), so an epoch is 937 steps at batch 64, for 100 epochs.
 # `quick` is our
-# fastest way to a good translator on a CPU (see BENCHMARKS.md): narrower networks, fewer
+# fastest way to a good translator on a CPU (see docs/measurements.md): narrower networks, fewer
 # residual blocks, no norm on the generator's last layer (so a sigmoid can reach pure black and
 # white without waiting for a batch-norm scale to grow at lr-sized steps), a long skip that
 # carries the full-resolution stem past the bottleneck (stroke placement), an input channel
@@ -33,15 +33,15 @@ PRESETS: dict[str, dict] = {
         "lambda_identity": 5.0,
         # std 0.1 of the [0, 1] range (25 grey levels): above the dot patterns the runs that went
         # wrong hid shading in (background std 5-20 grey levels); chosen on validation digits
-        # (BENCHMARKS.md, pairs, third round).
+        # (docs/measurements.md, pairs, third round).
         "cycle_noise": 0.1,
         # The run leaves its generators' weight average, not their last step (training/
         # averaging.py): late in a run the live weights swing into and out of hiding dots in the
-        # background; chosen on validation digits (BENCHMARKS.md, pairs, fifth round).
+        # background; chosen on validation digits (docs/measurements.md, pairs, fifth round).
         "average_generators": 0.995,
         # No shape term on the default pair: at weight 2 it ended seed 1's dots (background std
         # 4.9 -> 0.1) but seed 2 went wrong outright (a discriminator pulled ahead, 96% read;
-        # BENCHMARKS.md, pairs, fourth round).
+        # docs/measurements.md, pairs, fourth round).
         "net": {
             "gen_width": 16,
             "res_blocks": 3,
@@ -50,9 +50,9 @@ PRESETS: dict[str, dict] = {
             "long_skip": True,
             "median_offset": True,
             # Two-tone replaced the attention mask (AttentionGAN's copy of input pixels, the
-            # preset's choice before issue 18): BENCHMARKS.md, pairs, second round.
+            # preset's choice before issue 18): docs/measurements.md, pairs, second round.
             "head": "two-tone",
-            # Measured on validation digits over seeds 0-2 (BENCHMARKS.md, issue 16): with the
+            # Measured on validation digits over seeds 0-2 (docs/measurements.md): with the
             # reference's ReLU, means within the seeds' spread of these (accuracy 0.1 point
             # lower, PSNR ±0.3 dB); the preset keeps the form its published figures have.
             "residual_relu": False,
@@ -68,13 +68,13 @@ PRESETS: dict[str, dict] = {
 # colour and the background turns white, so a copy is wrong: they held each generator at its
 # input (mnist <-> colored-digit: the discriminators won outright and nothing translated) or
 # let the cycle be met by drawing another digit (colored-background <-> colored-digit).
-# Without them both pairs translate (BENCHMARKS.md, issue 18).
+# Without them both pairs translate (docs/measurements.md, issue 18).
 # mnist -> colored-digit must drop every grey level, which the cycle asks back: with a shade
 # the generator carried them in the digit's colour (colours off the data's, joint W1 13 against
 # real 1.8), so there the figure is drawn by coverage alone (`flat_figures`: joint W1 2.3, the
 # accuracy within 0.2 points). colored-background -> colored-digit, without the shade, carried
 # that digit's greys in background dots instead (std 4-5, accuracy -1 point), so it kept the
-# shade (BENCHMARKS.md, pairs, third round; validation digits) and went wrong in one seed of
+# shade (docs/measurements.md, pairs, third round; validation digits) and went wrong in one seed of
 # three even so. Two changes fixed that pair (fourth part, validation digits, seeds 0-2): a
 # shaded figure's ink read as its strongest pixel (two_tone.py, `estimate_palette`: behind a pale
 # background colored-digit -> colored-background had drawn grey, dotted digits), and the shape

@@ -76,7 +76,7 @@ def test_the_background_read_from_an_input_is_background(domain, style):
 
 def test_mottled_backgrounds_are_reported(checker):
     """Outputs in the target domain whose backgrounds carry the dots of the runs that hid
-    shading for the way back (BENCHMARKS.md, issue 18): one warning per direction after
+    shading for the way back (docs/measurements.md, issue 18): one warning per direction after
     three checks in a row; the real, flat images say nothing."""
     grey = domain_arrays("mnist").x_test[:64]
     colored = domain_arrays("colored-background", seed=1).x_test[:64]

@@ -15,7 +15,7 @@ from mnist_cyclegan.domains import render
 
 # Background std (0-255) of outputs where their inputs show background, above which they are
 # mottled (train's watch and eval both say so): real data 0, eval's target 2, the quick preset's
-# runs that hid shading in dots 5-20 (BENCHMARKS.md).
+# runs that hid shading in dots 5-20 (docs/measurements.md).
 MOTTLED_ABOVE = 4.0
 
 PSNR_CAP = 100.0  # dB: a perfect match is reported as this instead of infinity

@@ -5,7 +5,7 @@ A CycleGAN update splits into two halves that share no intermediate tensor
 b → G_ba → G_ab with D_a, and D_a's loss beside D_b's. On a small CPU, PyTorch's kernels use
 the cores less well when they split each operation between them than when each core runs a
 half of its own. What side by side gains is measured by `python benchmarks/bench_train.py`
-(the -side-by-side row, BENCHMARKS.md). `run_side_by_side` is a drop-in for the step's
+(the -side-by-side row, docs/measurements.md). `run_side_by_side` is a drop-in for the step's
 `one_after_the_other`.
 
 Running the halves concurrently needs three things to stay exact and deterministic:

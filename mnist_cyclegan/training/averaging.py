@@ -6,7 +6,7 @@ in the background of mnist -> colored-background that come and go within a hundr
 (background std 0.2 at step 1100, 4.1 at the last step 1287, validation digits, seed 1). An
 exponential moving average of the weights (Yazici et al. 2019, "The unusual effectiveness of
 averaging in GAN training") sits between those swings: 0.5 at the same step, and into mnist a
-smoother, closer guess at the erased greys (BENCHMARKS.md, pairs, fifth round). Training
+smoother, closer guess at the erased greys (docs/measurements.md, pairs, fifth round). Training
 itself is untouched: the average only follows the live weights, and is what the run exports,
 evaluates and watches.
 

@@ -13,7 +13,7 @@ import os
 from mnist_cyclegan.config import TrainSettings
 
 # The reference networks' training speed on a CPU, per core: 42.7 pairs/s on the 2-core AMD
-# EPYC machine in bf16 (BENCHMARKS.md, "The reference run"); a step scales about with cores.
+# EPYC machine in bf16 (docs/measurements.md, "The reference run"); a step scales about with cores.
 REFERENCE_PAIRS_PER_CORE_SECOND = 42.7 / 2
 SAY_ABOVE_SECONDS = 3600.0  # shorter runs need no warning
 

@@ -3,7 +3,7 @@ last conv also predicts a per-pixel mask that mixes the generated image with the
 in the output's channels, so the digit's core, whose grey levels the other domain keeps, can be
 copied instead of redrawn.
 
-No preset uses it any more: the quick preset's two-tone output replaced it (BENCHMARKS.md,
+No preset uses it any more: the quick preset's two-tone output replaced it (docs/measurements.md,
 issue 18, second part). It stays because the bundled model `mnist-colored-background` and files of
 earlier releases were made with it; tests/test_nets.py checks what the mask copies.
 """

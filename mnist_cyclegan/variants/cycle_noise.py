@@ -4,7 +4,7 @@ erases something (a colour; the grey shading a thresholded colored-digit lacks) 
 loss unmet, and without noise the generator learns to hide what was erased in a faint texture,
 a dot pattern the discriminator then fights. Noise stronger than that texture makes hiding
 useless: the quick preset's std 0.1 (25 grey levels) sits above the patterns its failed runs hid
-shading in (presets.py; BENCHMARKS.md, pairs, third round). tests/test_variants.py checks
+shading in (presets.py; docs/measurements.md, pairs, third round). tests/test_variants.py checks
 that the noise reaches the way back and nothing else.
 """
 

@@ -1,7 +1,7 @@
 """`long_skip` (not in the reference): the stem's full-resolution features are added to the
 body's output, so stroke geometry need not survive the 7×7 bottleneck: translating a digit
 mostly means keeping its strokes where they are. Part of the quick preset since its first
-design (BENCHMARKS.md, "The quick preset"); tests/test_nets.py shows the skip
+design (docs/measurements.md, "The quick preset"); tests/test_nets.py shows the skip
 carrying the input past a silenced decoder."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 image's per-channel median, which is the background colour (a digit covers under a fifth of
 the image). The background then reads exactly 0 whatever its colour, and a digit whose greys
 straddle a pale background (bright core, darker edge) reads positive throughout; a convolution
-cannot find an image-wide median on its own. Part of the quick preset (BENCHMARKS.md,
+cannot find an image-wide median on its own. Part of the quick preset (docs/measurements.md,
 "The quick preset"); tests/test_nets.py checks what the stem reads on real digits."""
 
 from __future__ import annotations

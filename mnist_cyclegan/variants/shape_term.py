@@ -2,7 +2,7 @@
 translation keeps the input's figure where it is. It answers what the cycle alone does not, a
 pair of generators that hide the digit in the colours and draw another: the quick preset weighs
 it 2 on colored-background ↔ colored-digit, where without it one seed in three went wrong on
-validation digits (presets.py; BENCHMARKS.md, pairs, fourth round). tests/test_design.py
+validation digits (presets.py; docs/measurements.md, pairs, fourth round). tests/test_design.py
 checks the term by hand, a colour figure's ink against its grey one's.
 """
 

@@ -3,7 +3,7 @@
 Every domain this tool renders is a grey figure composited over two colours: white on black
 (mnist), white on a colour (colored-background), a colour on white (colored-digit), with the
 grey value as a hard mask (`threshold`) or as coverage (`blend`). A generator that paints all
-pixels itself must learn that structure and falls short of it in three ways (BENCHMARKS.md):
+pixels itself must learn that structure and falls short of it in three ways (docs/measurements.md):
 the background comes out mottled, the colours it invents depend on the digit's class (it has
 nothing else to draw them from), and a generator into grey hides the input's colour in faint
 pixel values so the cycle can rebuild it, which costs the grey output its fidelity.
@@ -17,7 +17,7 @@ then need not hide anywhere. After training a generator draws palettes from a ba
 target domain's real palettes, picked by a hash of the input's pixels: colours spread as the
 data's do, independent of the digit, and the same input always gets the same colour.
 
-The quick preset's head (BENCHMARKS.md, pairs, second round: flat backgrounds, colours as the
+The quick preset's head (docs/measurements.md, pairs, second round: flat backgrounds, colours as the
 data's, independent of the digit); `flat_figures` drops the shade into a domain whose figures
 are two flat colours (tests/test_palette.py and tests/test_flat_figures.py).
 """
@@ -38,7 +38,7 @@ MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a dim i
 # into a mostly white domain can first learn to paint nothing at all, the discriminator then
 # wins outright and the saturated sigmoid gives no way back: a tiny mnist -> colored-digit run
 # did so for 1 seed in 3, none with the prior. 4 cost the default pair 1.3 points of accuracy
-# and 8 dB of PSNR on validation digits; 1 costs nothing measurable (BENCHMARKS.md, issue 18).
+# and 8 dB of PSNR on validation digits; 1 costs nothing measurable (docs/measurements.md).
 FIGURE_PRIOR = 1.0
 # A domain's figures are flat when its figure pixels (those over FIGURE_STEP off the paper in
 # a channel, 0-255) lie within FLAT_WITHIN (mean, 0-255) of the line from each image's paper to
@@ -63,8 +63,8 @@ def estimate_palette(images: torch.Tensor) -> torch.Tensor:
     image of a domain. The pixel farthest from the paper does not: behind a pale background a
     white digit's farthest pixel is one of its darker greys (down to 128), for 6% of
     colored-background's images, and colored-digit -> colored-background then drew those
-    digits grey and dotted (98.7% in the target domain; 100% given a white ink: BENCHMARKS.md,
-    issue 18, fourth part)."""
+    digits grey and dotted (98.7% in the target domain; 100% given a white ink:
+    docs/measurements.md, pairs, fourth round)."""
     images = images.float()
     paper = frame_median(images)  # N×C
     pixels = images.flatten(2)  # N×C×HW
@@ -167,7 +167,7 @@ def figures_are_flat(pixels: torch.Tensor) -> bool:
     freedom (the generator keeps both, as before this check existed). With the shade free, a
     generator into flat figures can carry what the way back needs in its figure's shading (the
     grey levels colored-digit erases), a signal too strong for noise on the fakes to drown,
-    and the figure's colour strays from the data's (BENCHMARKS.md, pairs, third round)."""
+    and the figure's colour strays from the data's (docs/measurements.md, pairs, third round)."""
     if pixels.shape[1] == 1:
         return False
     sample = pixels[: min(len(pixels), 1024)].float() / 255.0
