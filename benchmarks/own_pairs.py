@@ -1,5 +1,5 @@
 """Pairs of image sets that are not our renderings, built here, to design and score the quick
-preset on domains it was never tuned on (BENCHMARKS.md, "Your own image sets").
+preset on domains it was never tuned on (docs/measurements.md, "Your own image sets").
 
     python benchmarks/own_pairs.py build OUT            # writes OUT/*.npz (Keras-style)
     python benchmarks/own_pairs.py run OUT PAIR SEED [--split val|test] [-- TRAIN FLAGS]
@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+from typed_digits import typed_digits  # benchmarks/, beside this script
 
 from mnist_cyclegan.data import load_mnist
 
@@ -69,25 +70,12 @@ def blended(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.abs(patches - grey[..., None].astype(np.int16)).astype(np.uint8)
 
 
-def typed_digits(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Digits typed in the DejaVu fonts, white on black, 28×28, jittered."""
-    fonts = sorted(FONTS.glob("DejaVu*.ttf"))
-    if not fonts:
+def dejavu_digits(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Digits typed in the DejaVu fonts only (the set these figures were first made on)."""
+    faces = sorted(FONTS.glob("DejaVu*.ttf"))
+    if not faces:
         raise SystemExit(f"{FONTS}: no DejaVu fonts (apt-get install fonts-dejavu-core)")
-    labels = rng.integers(10, size=count).astype(np.uint8)
-    images = np.empty((count, 28, 28), dtype=np.uint8)
-    for index, label in enumerate(labels):
-        font = ImageFont.truetype(str(fonts[rng.integers(len(fonts))]), int(rng.integers(18, 25)))
-        canvas = Image.new("L", (56, 56), 0)
-        ImageDraw.Draw(canvas).text(
-            (28, 28), str(label), fill=255, font=font, anchor="mm",
-            stroke_width=int(rng.integers(0, 2)), stroke_fill=255,
-        )  # fmt: skip
-        canvas = canvas.rotate(float(rng.uniform(-12, 12)), resample=Image.Resampling.BILINEAR)
-        shift = rng.integers(-2, 3, size=2)
-        box = (14 + shift[0], 14 + shift[1], 42 + shift[0], 42 + shift[1])
-        images[index] = np.asarray(canvas.crop(tuple(int(v) for v in box)))
-    return images, labels
+    return typed_digits(count, rng, faces)
 
 
 def shapes(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +118,7 @@ def build(out: Path) -> None:
     grey = np.concatenate([digits.x_train, digits.x_test])
     labels = np.concatenate([digits.y_train, digits.y_test])
     save(out / "mnist-m.npz", blended(grey, np.random.default_rng(1)), labels, len(digits.x_test))
-    typed, typed_labels = typed_digits(70_000, np.random.default_rng(2))
+    typed, typed_labels = dejavu_digits(70_000, np.random.default_rng(2))
     save(out / "typed.npz", typed, typed_labels, 10_000)
     figures, figure_labels = shapes(40_000, np.random.default_rng(3))
     save(
