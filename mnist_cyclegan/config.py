@@ -28,10 +28,16 @@ PAIRINGS = ("disjoint", "shuffled")
 PRECISIONS = ("fp32", "bf16")
 KERNELS = ("auto", "plain", "fast")
 MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take it; seeds derived add little
+# The image sides a run trains at: a multiple of 4, since the generator halves the size twice.
+MIN_SIZE, MAX_SIZE = 16, 128
 
 
 def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_training_size(side: object) -> bool:
+    return is_int(side) and MIN_SIZE <= side <= MAX_SIZE and side % 4 == 0
 
 
 def is_number(value: object) -> bool:
@@ -229,9 +235,8 @@ class TrainSettings:
             (all(v is None or isinstance(v, str) for v in (self.data_a, self.data_b)),
              "data files must be paths"),
             (isinstance(self.validation, bool), "validation must be a boolean"),
-            (self.size is None or (is_int(self.size) and 16 <= self.size <= 128
-                                   and self.size % 4 == 0),
-             "--size: 16 to 128 pixels, a multiple of 4"),
+            (self.size is None or is_training_size(self.size),
+             f"--size: {MIN_SIZE} to {MAX_SIZE} pixels, a multiple of 4"),
         ]  # fmt: skip
 
 

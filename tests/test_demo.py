@@ -235,3 +235,28 @@ def test_in_a_real_browser_strokes_give_three_translations_and_the_colour_picker
         assert SCREENSHOT.stat().st_size > 10_000
     finally:
         browser.close()
+
+
+def test_a_given_weights_file_is_the_only_model_and_offers_no_colour_it_cannot_paint(weights):
+    """`--weights`: one model of the user's (here a tiny reference run, which paints its own
+    pixels); a colour asked for is ignored where no output takes one."""
+    import threading
+
+    from mnist_cyclegan.demo.server import start_server
+    from mnist_cyclegan.demo.translations import load_models
+
+    server = start_server(load_models(str(weights), torch.device("cpu")), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = server.server_address[:2]
+        listing = json.loads(request(address, "GET", "/api/models")[1])
+        assert [m["name"] for m in listing["models"]] == [str(weights)]
+        assert listing["models"][0]["colour"] == {"a2b": False, "b2a": False}
+        body = png_bytes(load_mnist().x_test[0])
+        status, data = request(address, "POST", "/api/translate?color=%23ff8800", body)
+        outputs = json.loads(data)["outputs"]
+        assert status == 200 and [o["target"] for o in outputs] == ["colored-background"]
+        assert not outputs[0]["colourable"]
+    finally:
+        server.shutdown()
+        server.server_close()

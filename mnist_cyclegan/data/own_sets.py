@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mnist_cyclegan.config import MAX_SIZE, MIN_SIZE, is_training_size
 from mnist_cyclegan.data.domain_arrays import DomainArrays
 from mnist_cyclegan.data.files import MAX_ARRAY_BYTES, npz_members, read_idx, read_npz
 from mnist_cyclegan.data.folders import FolderSplit, read_folder_set
@@ -29,10 +30,6 @@ from mnist_cyclegan.data.mnist import IDX_FILES
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.user_images import GREY_MODES, MAX_PIXELS, read_image
 
-MIN_SIZE, MAX_SIZE = (
-    16,
-    128,
-)  # the sizes a run trains at; a multiple of 4 (the generator halves twice)
 HELD_OUT_SHARE = 1 / 7  # MNIST's own: 10,000 of 70,000
 HELD_OUT_SEED = 20_261_203
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -113,7 +110,7 @@ def native_size(source: Path, sizes: set[tuple[int, int]]) -> int:
     """The one square size every image has, if it is one a run trains at; else say --size."""
     if len(sizes) == 1:
         width, height = next(iter(sizes))
-        if width == height and MIN_SIZE <= width <= MAX_SIZE and width % 4 == 0:
+        if width == height and is_training_size(width):
             return width
     shown = ", ".join(f"{w}×{h}" for w, h in sorted(sizes)[:3]) + (
         ", ..." if len(sizes) > 3 else ""

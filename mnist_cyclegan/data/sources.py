@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_cyclegan.config import MAX_SIZE, MIN_SIZE
 from mnist_cyclegan.data import own_sets
 from mnist_cyclegan.data.domain_arrays import DomainArrays, domain_arrays, load_domain
 from mnist_cyclegan.data.files import npz_members
@@ -124,6 +125,6 @@ def both_sides(
         raise MnistganError(
             f"{data[0] or domains[0]} holds {arrays[0].size}-pixel images, "
             f"{data[1] or domains[1]} {arrays[1].size}-pixel ones: choose one --size "
-            f"({own_sets.MIN_SIZE} to {own_sets.MAX_SIZE}, a multiple of 4)"
+            f"({MIN_SIZE} to {MAX_SIZE}, a multiple of 4)"
         )
     return arrays[0], arrays[1]

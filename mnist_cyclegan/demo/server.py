@@ -85,6 +85,7 @@ class DemoServer(ThreadingHTTPServer):
 class DemoHandler(BaseHTTPRequestHandler):
     server: DemoServer
     server_version = "mnistgan-demo"
+    timeout = 60  # seconds a connection may stall mid-request before it is dropped
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
         """Quiet: a page makes a request per stroke; errors are answered to the page."""
