@@ -75,9 +75,9 @@ def test_translate_batches_stay_within_the_pixel_budget(runner, tmp_path, weight
     sizes = []
     real = Translator.translate_uint8
 
-    def recording(self, stack, direction):
+    def recording(self, stack, direction, **options):
         sizes.append(stack.shape)
-        return real(self, stack, direction)
+        return real(self, stack, direction, **options)
 
     budget = 28 * 28 * 6  # 6 digits a batch; the 96×96 image is over it and goes alone
     monkeypatch.setattr(translate, "PIXEL_BUDGET", budget)
