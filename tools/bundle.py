@@ -273,8 +273,8 @@ def known_limits(card: dict) -> list[str]:
         scores = card["test"][direction]
         if target == "mnist":
             lines.append(
-                f"- Into mnist the grey levels {source} does not keep are guessed: "
-                f"{scores['psnr']:.1f} dB PSNR against the true digit."
+                f"- Into mnist, grey levels that {source} does not keep are the model's guess: "
+                f"{scores['psnr']:.1f} dB PSNR against the true grey digit."
             )
         spread = scores.get("flatness")
         if spread is not None and spread == spread and spread >= 0.1:
