@@ -12,20 +12,17 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageOps
 
+from mnist_cyclegan.channels import rgb_to_grey
 from mnist_cyclegan.errors import MnistganError
 
 INK_ABOVE = 32  # a drawing's ink: grey levels above this, 0-255
 BOX_SHARE = 20 / 28  # MNIST's digit box within its frame
 
 
-def grey(pixels: np.ndarray) -> np.ndarray:
-    return pixels if pixels.ndim == 2 else pixels.mean(axis=2).round().astype(np.uint8)
-
-
 def drawn_digit(pixels: np.ndarray, side: int = 28) -> np.ndarray:
     """A drawing (uint8 H×W or H×W×3, light on dark) as an MNIST digit, uint8 side×side:
     cropped to its ink, scaled into the box, centred by its centre of mass."""
-    ink = grey(pixels)
+    ink = rgb_to_grey(pixels[None])[0]  # the project's one grey rule (channels.py)
     rows, cols = np.nonzero(ink > INK_ABOVE)
     if len(rows) == 0:
         raise MnistganError("the drawing is empty: draw a digit first")
