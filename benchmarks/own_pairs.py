@@ -17,7 +17,11 @@ Pairs: mnist:mnist-m (grey <-> colour), typed:mnist (grey <-> grey), shapes-flat
 (colour <-> colour), colored-background:mnist-m (colour <-> colour).
 
 `run` trains `mnistgan train --preset quick` on the pair (seed SEED) and scores it with
-`mnistgan eval --split SPLIT`, writing OUT/runs/PAIR-sSEED/ and printing one JSON line.
+`mnistgan eval --split SPLIT`, writing OUT/runs/PAIR-sSEED/ and printing one JSON line and one
+line per direction; `table LOG...` prints BENCHMARKS.md's rows from such printouts:
+
+    python benchmarks/own_pairs.py run OUT mnist:mnist-m 0 --split test > s0.log
+    python benchmarks/own_pairs.py table s0.log s1.log s2.log
 """
 
 from __future__ import annotations
@@ -153,22 +157,77 @@ def run(out: Path, pair: str, seed: int, split: str, minutes: float, extra: list
         print(direction, json.dumps(results[direction]))
 
 
+TABLE_HEADER = (
+    "| pair | seed | direction | digit acc. % (ceiling) | in target % (real) | Fréchet, reader "
+    "(real) | KID, set check (real) | adaptation % (source only / target only) | round trip PSNR "
+    "/ SSIM | training |\n" + "| --- " * 3 + "| ---: " * 7 + "|"
+)
+
+
+def table_row(summary: dict, direction: str, scores: dict) -> str:
+    """One direction of one run as a BENCHMARKS.md row; "–" where the data has no labels."""
+    a, b = summary["pair"].split(":")
+    arrow = f"{a} → {b}" if direction == "a2b" else f"{b} → {a}"
+    labelled = "accuracy" in scores
+    flags = " ".join(summary.get("flags", []))
+    cells = [
+        summary["pair"].replace(":", " ↔ ") + (f" `{flags}`" if flags else ""),
+        f"{summary['seed']} ({summary['split']})", arrow,
+        f"{scores['accuracy']:.2%} ({scores['accuracy_ceiling']:.2%})" if labelled else "–",
+        f"{scores['target_domain_share']:.2%} ({scores['target_domain_share_real']:.2%})",
+        f"{scores['frechet_classifier_distance']:.2f} "
+        f"({scores['frechet_classifier_distance_real']:.2f})" if labelled else "–",
+        f"{scores['kernel_set_distance']:.4f} ({scores['kernel_set_distance_real']:.4f})",
+        f"{scores['adaptation_accuracy']:.2%} ({scores['adaptation_source_only']:.2%} / "
+        f"{scores['adaptation_target_only']:.2%})" if labelled else "–",
+        f"{scores['cycle_psnr']:.2f} dB / {scores['cycle_ssim']:.3f}",
+        f"{summary['train_s']} s",
+    ]  # fmt: skip
+    return "| " + " | ".join(cells).replace("%", "") + " |"
+
+
+def table(logs: list[Path]) -> None:
+    """BENCHMARKS.md's rows from the printouts of `run`: a run's summary line, then a line per
+    direction (`a2b {...}`)."""
+    print(TABLE_HEADER)
+    for log in logs:
+        summary = None
+        for line in log.read_text().splitlines():
+            if line.startswith("{"):
+                summary = json.loads(line)
+            elif summary is not None and line.startswith(("a2b ", "b2a ")):
+                direction, scores = line.split(" ", 1)
+                print(table_row(summary, direction, json.loads(scores)))
+
+
+def split_at_dashes(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The script's own arguments, and the train flags after `--` (argparse would take `--`
+    after an option as its own and refuse what follows)."""
+    if "--" not in argv:
+        return argv, []
+    at = argv.index("--")
+    return argv[:at], argv[at + 1 :]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build").add_argument("out", type=Path)
+    commands.add_parser("table").add_argument("logs", type=Path, nargs="+")
     runner = commands.add_parser("run")
     runner.add_argument("out", type=Path)
     runner.add_argument("pair", choices=sorted(PAIRS))
     runner.add_argument("seed", type=int)
     runner.add_argument("--split", default="val", choices=("val", "test"))
     runner.add_argument("--minutes", type=float, default=10)
-    runner.add_argument("extra", nargs="*", help="train flags after --, e.g. -- --epochs 6")
-    args = parser.parse_args()
+    argv, extra = split_at_dashes(sys.argv[1:])
+    args = parser.parse_args(argv)
     if args.command == "build":
         build(args.out)
+    elif args.command == "table":
+        table(args.logs)
     else:
-        run(args.out, args.pair, args.seed, args.split, args.minutes, args.extra)
+        run(args.out, args.pair, args.seed, args.split, args.minutes, extra)
 
 
 if __name__ == "__main__":
