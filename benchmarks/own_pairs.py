@@ -214,7 +214,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build").add_argument("out", type=Path)
     commands.add_parser("table").add_argument("logs", type=Path, nargs="+")
-    runner = commands.add_parser("run")
+    runner = commands.add_parser("run", epilog="train flags after --, e.g. -- --epochs 6")
     runner.add_argument("out", type=Path)
     runner.add_argument("pair", choices=sorted(PAIRS))
     runner.add_argument("seed", type=int)
