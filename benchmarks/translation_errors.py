@@ -3,11 +3,12 @@ by the target's reader against the inputs read by their own domain's reader, and
 inputs whose digit the translation lost (docs/measurements.md, "Your own image sets").
 
     python benchmarks/translation_errors.py WEIGHTS [--split val|test] [--grid lost.png]
+        [--direction a2b|b2a]
 
 Per direction it prints the shares of inputs both readers get right, those only the input's
-reader gets right (the translation lost a readable digit), those only the translation's, and
-those neither gets: the second is what a better translator can win back; the last two bound
-how near the target's ceiling any translator can come.
+reader gets right (the translation lost a readable digit: what a better translator can win
+back), those only the translation's, and those neither gets. The grid shows up to 32 of the
+lost inputs of one direction (b2a unless told), each above its translation.
 """
 
 from __future__ import annotations
@@ -69,8 +70,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", type=Path)
     parser.add_argument("--split", default="test", choices=("val", "test"))
-    parser.add_argument("--grid", type=Path, help="write the lost digits of b2a here")
+    parser.add_argument("--grid", type=Path, help="write a grid of lost digits here (a new file)")
+    parser.add_argument("--direction", default="b2a", choices=("a2b", "b2a"), help="the grid's")
     args = parser.parse_args()
+    if args.grid is not None and args.grid.exists():
+        raise SystemExit(f"{args.grid}: exists; give a new file for the grid")
     translator = Translator.load(args.weights)
     side_a, side_b, _ = read_set_sides(translator.meta, args.split, (None, None), CPU)
     for direction, source, target in (("a2b", side_a, side_b), ("b2a", side_b, side_a)):
@@ -78,8 +82,9 @@ def main() -> None:
             raise SystemExit(f"{args.weights}: both sides need labels to read digits")
         shares, lost, outputs = direction_errors(translator, direction, source, target)
         print(direction, ", ".join(f"{name} {share:.2%}" for name, share in shares.items()))
-        if args.grid is not None and direction == "b2a":
+        if args.grid is not None and direction == args.direction and len(lost):
             grid(source.view.x_test[lost], outputs[lost]).save(args.grid)
+            print(f"{args.grid}: {min(len(lost), GRID_ROWS * GRID_COLUMNS)} lost digits")
 
 
 if __name__ == "__main__":
