@@ -164,6 +164,11 @@ TABLE_HEADER = (
 )
 
 
+def percent(share: float) -> str:
+    """A share as the table's percent figure, the header carrying the sign."""
+    return f"{100 * share:.2f}"
+
+
 def table_row(summary: dict, direction: str, scores: dict) -> str:
     """One direction of one run as a BENCHMARKS.md row; "–" where the data has no labels."""
     a, b = summary["pair"].split(":")
@@ -173,17 +178,19 @@ def table_row(summary: dict, direction: str, scores: dict) -> str:
     cells = [
         summary["pair"].replace(":", " ↔ ") + (f" `{flags}`" if flags else ""),
         f"{summary['seed']} ({summary['split']})", arrow,
-        f"{scores['accuracy']:.2%} ({scores['accuracy_ceiling']:.2%})" if labelled else "–",
-        f"{scores['target_domain_share']:.2%} ({scores['target_domain_share_real']:.2%})",
+        f"{percent(scores['accuracy'])} ({percent(scores['accuracy_ceiling'])})"
+        if labelled else "–",
+        f"{percent(scores['target_domain_share'])} "
+        f"({percent(scores['target_domain_share_real'])})",
         f"{scores['frechet_classifier_distance']:.2f} "
         f"({scores['frechet_classifier_distance_real']:.2f})" if labelled else "–",
         f"{scores['kernel_set_distance']:.4f} ({scores['kernel_set_distance_real']:.4f})",
-        f"{scores['adaptation_accuracy']:.2%} ({scores['adaptation_source_only']:.2%} / "
-        f"{scores['adaptation_target_only']:.2%})" if labelled else "–",
+        f"{percent(scores['adaptation_accuracy'])} ({percent(scores['adaptation_source_only'])} "
+        f"/ {percent(scores['adaptation_target_only'])})" if labelled else "–",
         f"{scores['cycle_psnr']:.2f} dB / {scores['cycle_ssim']:.3f}",
         f"{summary['train_s']} s",
     ]  # fmt: skip
-    return "| " + " | ".join(cells).replace("%", "") + " |"
+    return "| " + " | ".join(cells) + " |"
 
 
 def table(logs: list[Path]) -> None:

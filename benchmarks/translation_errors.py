@@ -42,13 +42,18 @@ def direction_errors(
     )
     translation_right = predict(target.classifier, outputs, CPU)[0] == labels
     input_right = predict(source.classifier, inputs, CPU)[0] == labels
-    shares = {
-        "both right": np.mean(translation_right & input_right),
-        "lost by the translation": np.mean(~translation_right & input_right),
-        "won by the translation": np.mean(translation_right & ~input_right),
-        "neither": np.mean(~translation_right & ~input_right),
+    lost = np.flatnonzero(~translation_right & input_right)
+    return reading_shares(translation_right, input_right), lost, outputs
+
+
+def reading_shares(translation_right: np.ndarray, input_right: np.ndarray) -> dict[str, float]:
+    """The shares of inputs by which of the two readers reads them right; they sum to 1."""
+    return {
+        "both right": float(np.mean(translation_right & input_right)),
+        "lost by the translation": float(np.mean(~translation_right & input_right)),
+        "won by the translation": float(np.mean(translation_right & ~input_right)),
+        "neither": float(np.mean(~translation_right & ~input_right)),
     }
-    return shares, np.flatnonzero(~translation_right & input_right), outputs
 
 
 def grid(inputs: np.ndarray, outputs: np.ndarray) -> Image.Image:
