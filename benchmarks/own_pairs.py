@@ -175,8 +175,9 @@ def table_row(summary: dict, direction: str, scores: dict) -> str:
     arrow = f"{a} → {b}" if direction == "a2b" else f"{b} → {a}"
     labelled = "accuracy" in scores
     flags = " ".join(summary.get("flags", []))
+    peer = f", {summary['peer']} ({summary['steps']} steps)" if "peer" in summary else ""
     cells = [
-        summary["pair"].replace(":", " ↔ ") + (f" `{flags}`" if flags else ""),
+        summary["pair"].replace(":", " ↔ ") + (f" `{flags}`" if flags else "") + peer,
         f"{summary['seed']} ({summary['split']})", arrow,
         f"{percent(scores['accuracy'])} ({percent(scores['accuracy_ceiling'])})"
         if labelled else "–",

@@ -97,7 +97,7 @@ def main() -> None:
     cpu = torch.device("cpu")
     results, _ = evaluate(g_ab, g_ba, meta, limit=10_000, device=cpu, split=args.split)
     print(json.dumps({"peer": "pytorch-CycleGAN-and-pix2pix", "pair": args.pair, "seed": args.seed,
-                      "steps": steps, "train_s": round(seconds)}))  # fmt: skip
+                      "split": args.split, "steps": steps, "train_s": round(seconds)}))  # fmt: skip
     for direction in ("a2b", "b2a"):
         print(direction, json.dumps(results[direction]))
 

@@ -67,3 +67,19 @@ def test_reading_shares_count_each_input_once_by_which_reader_reads_it():
         "both right": 4 / 8, "lost by the translation": 2 / 8,
         "won by the translation": 1 / 8, "neither": 1 / 8,
     }  # fmt: skip
+
+
+def test_table_names_the_peer_and_its_steps_in_the_pair_cell(tmp_path):
+    summary = {
+        "peer": "pytorch-CycleGAN-and-pix2pix", "pair": "mnist:mnist-m", "seed": 0,
+        "split": "test", "steps": 629, "train_s": 600,
+    }  # fmt: skip
+    log = tmp_path / "peer.log"
+    log.write_text(f"initialize network with normal\n{json.dumps(summary)}\n"
+                   f"a2b {json.dumps(UNLABELLED)}\n")  # fmt: skip
+    script = [sys.executable, str(BENCHMARKS / "own_pairs.py"), "table", str(log)]
+    rows = subprocess.run(script, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert rows[2] == (
+        "| mnist ↔ mnist-m, pytorch-CycleGAN-and-pix2pix (629 steps) | 0 (test) | mnist → mnist-m "
+        "| – | 50.00 (99.00) | – | 0.2000 (0.0010) | – | 20.00 dB / 0.800 | 600 s |"
+    )
