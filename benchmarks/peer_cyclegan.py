@@ -10,7 +10,10 @@ generator with 6 blocks, 70×70 PatchGAN, instance norm, least-squares GAN, cycl
 identity 0.5 where both sides have the same channels, a history pool of 50, Adam 2e-4, β1 0.5),
 the generator at the seed's size (ngf 32) and batch 64. Nothing of it is copied here: it is
 imported from the folder you give. Its generators are scored through `evaluate` as a tanh
-model, so both tools' figures come from the same code. Prints one JSON line per direction.
+model, so both tools' figures come from the same code. Prints a summary line (its steps and
+training seconds) and one JSON line per direction: `own_pairs.py table LOG` makes them rows.
+BENCHMARKS.md's peer rows ran upstream commit c3268ed (2024-03-22), whose models/ and
+util/image_pool.py differ from 2020's only by a typo and lint fixes.
 """
 
 from __future__ import annotations
