@@ -6,9 +6,12 @@ images; the median offset reads each pixel's distance from the image's backgroun
 frame's median); the shape term compares figure maps drawn against that background. On a digit
 blended into a photograph, a paper scan or a street photograph they mean nothing. Each is kept
 only where a check on the training images shows that its assumption holds, and the run says in
-its first lines which it turned off and why. Everything else the preset chooses (its sizes,
-schedule, long skip, identity term, cycle noise, weight average) assumes nothing of the images.
-A flag the user gave is never changed.
+its first lines which it turned off and why. The identity term (each generator given an image
+of its own target side must return it unchanged) is kept on the same check: on validation
+images of two pairs with a photograph side it cost digits and texture (docs/measurements.md,
+"identity term off where a side is not a flat background"). Everything else the preset
+chooses (its sizes, schedule, long skip, cycle noise, weight average) assumes nothing of the
+images. A flag the user gave is never changed.
 """
 
 from __future__ import annotations
@@ -105,6 +108,11 @@ def adapted(
     if settings.lambda_shape and "lambda_shape" not in given and not flat:
         train["lambda_shape"] = 0.0
         lines.append("shape term off: it compares figures against a flat background")
+    if settings.lambda_identity and "lambda_identity" not in given and not flat:
+        train["lambda_identity"] = 0.0
+        lines.append(
+            "identity term off: measured to cost digits where a side has no flat background"
+        )
     return replace(settings, **train, net=net), lines
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import struct
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,11 +15,12 @@ from conftest import assert_one_line_error, run_cli
 from PIL import Image
 
 from mnist_cyclegan.api import Translator
-from mnist_cyclegan.data import folders, load_mnist
+from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.data import DomainArrays, folders, load_mnist
 from mnist_cyclegan.data.sources import read_side
 from mnist_cyclegan.domains import draw_colors, render
 from mnist_cyclegan.evaluation.metrics import kernel_distance
-from mnist_cyclegan.recipe import flat_frame_share, two_tone_share
+from mnist_cyclegan.recipe import adapted, flat_frame_share, two_tone_share
 
 TINY = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--device", "cpu"]
 
@@ -74,6 +76,7 @@ def test_mnist_to_photo_digits_from_a_folder_and_an_npz_translates_and_scores(
     assert share is not None and int(share.group(1)) < 90, result.output[:600]
     settings = json.loads((out / "config.json").read_text())["settings"]
     assert settings["net"]["head"] == "sigmoid" and settings["size"] == 28
+    assert "identity term off" in result.output and settings["lambda_identity"] == 0.0
     logged = (out / "eval.csv").read_text().splitlines()
     assert logged[0].startswith("step,seconds,split,a2b_target_domain_share") and len(logged) == 2
     assert (settings["domain_a"], settings["domain_b"]) == ("handwritten", "photo")
@@ -262,3 +265,24 @@ def test_the_checks_tell_our_renderings_from_photographs(digits):
         assert flat_frame_share(rendered) == 1.0 and two_tone_share(rendered) > 0.95, domain
     photo = photo_digits(grey[:300], 4)
     assert two_tone_share(photo) < 0.5 and flat_frame_share(photo) < 0.5
+
+
+def own_side(name: str, images: np.ndarray) -> DomainArrays:
+    """A user's set as the readers give it: no labels, no colours, its own name."""
+    none = np.zeros(len(images), dtype=np.int64)
+    return DomainArrays(name, "own", 0, images, None, images, None, none, none, none, none, None)
+
+
+def test_the_identity_term_goes_only_where_a_side_is_not_flat_and_never_when_given(digits):
+    """On photographs the identity term is measured to cost digits (docs/measurements.md), so
+    the check drops it there; figures over flat backgrounds keep it, and so does a user's flag."""
+    grey, _ = digits
+    flat = own_side("flat", render(grey[:300], "colored-background", draw_colors(300, 1), "blend"))
+    photo = own_side("photo", photo_digits(grey[:300], 4))
+    settings = replace(TrainSettings(), lambda_identity=5.0)
+    kept, lines = adapted(settings, (own_side("grey", grey[:300]), flat), set())
+    assert kept.lambda_identity == 5.0 and not any("identity" in line for line in lines)
+    dropped, lines = adapted(settings, (own_side("grey", grey[:300]), photo), set())
+    assert dropped.lambda_identity == 0.0 and "identity term off" in lines[-1]
+    given, _ = adapted(settings, (own_side("grey", grey[:300]), photo), {"lambda_identity"})
+    assert given.lambda_identity == 5.0
