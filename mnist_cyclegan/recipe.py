@@ -8,8 +8,9 @@ blended into a photograph, a paper scan or a street photograph they mean nothing
 only where a check on the training images shows that its assumption holds, and the run says in
 its first lines which it turned off and why. The identity term (each generator given an image
 of its own target side must return it unchanged) is kept on the same check: on validation
-images of two pairs with a photograph side it cost digits and texture (docs/measurements.md,
-"identity term off where a side is not a flat background"). Everything else the preset
+images with a photograph side (mnist ↔ mnist-m, seeds 0–2; colored-background ↔ mnist-m, seed
+0) it cost digits and texture (docs/measurements.md, "identity term off where a side is not a
+flat background"). Everything else the preset
 chooses (its sizes, schedule, long skip, cycle noise, weight average) assumes nothing of the
 images. A flag the user gave is never changed.
 """
