@@ -22,6 +22,8 @@ MAX_PIXELS = 4096 * 4096  # refuse anything larger: a 16-megapixel digit is a mi
 MIN_SIDE = 8  # the generator reflect-pads by 3, which needs more than 3 pixels after downsampling
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
+COMPOSITED_MODES = ALPHA_MODES | {"L", "P", "RGB"}  # those whose transparency is laid on white
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,10 @@ def describe(error: BaseException) -> str:
 
 
 def to_8bit(image: Image.Image) -> np.ndarray:
-    """Grey modes (incl. 16-bit and float) → uint8 H×W; everything else → uint8 H×W×3."""
+    """Grey modes (incl. 16-bit and float) → uint8 H×W; everything else → uint8 H×W×3.
+    A transparent image is first laid on white, as a viewer shows it on a page: dropping the
+    alpha instead would turn dark ink on a transparent sheet into dark ink on black."""
+    image = onto_white(image)
     if image.mode in GREY_MODES:
         if image.mode.startswith("I") or image.mode == "F":
             values = np.nan_to_num(np.asarray(image, dtype=np.float64), posinf=0.0, neginf=0.0)
@@ -106,6 +111,17 @@ def to_8bit(image: Image.Image) -> np.ndarray:
             return np.clip(np.rint(values / top * 255.0), 0, 255).astype(np.uint8)
         return np.asarray(image.convert("L"), dtype=np.uint8)
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def onto_white(image: Image.Image) -> Image.Image:
+    """`image` composited over an opaque white sheet where it has any transparency (an alpha
+    channel, or a palette or grey image's transparent colour); as it was otherwise."""
+    transparent = image.mode in ALPHA_MODES or "transparency" in image.info
+    if not transparent or image.mode not in COMPOSITED_MODES:
+        return image
+    sheet = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    sheet.alpha_composite(image.convert("RGBA"))
+    return sheet.convert("L" if image.mode in {"L", "LA", "La"} else "RGB")
 
 
 def inspect(path: Path) -> ImageInfo:

@@ -239,6 +239,33 @@ def test_a_set_mixing_grey_and_colour_is_read_in_colour(tmp_path, digits):
     assert sum(equal) == 14  # the grey images, in three equal channels
 
 
+def test_transparent_images_are_laid_on_white_as_a_viewer_shows_them(tmp_path, digits):
+    """Dark ink on a transparent sheet (alpha, grey with alpha, a palette's transparent
+    colour): dropping the alpha would read it as dark on black, an empty image."""
+    grey, _ = digits
+    root = tmp_path / "ink"
+    root.mkdir()
+    for index, image in enumerate(grey[:16]):
+        ink = np.zeros_like(image)  # black everywhere; only the alpha draws the digit
+        if index % 3 == 0:
+            Image.fromarray(np.dstack([ink, ink, ink, image]), "RGBA").save(root / f"{index}.png")
+        elif index % 3 == 1:
+            Image.fromarray(np.dstack([ink, image]), "LA").save(root / f"{index}.png")
+        else:
+            sheet = Image.fromarray(np.where(image > 127, 1, 0).astype(np.uint8), "P")
+            sheet.putpalette([0, 0, 0, 0, 0, 0])
+            sheet.save(root / f"{index}.png", transparency=0)
+    arrays = read_side(str(root), "ink", "a", style="threshold", seed=0, size=None)
+    images = np.concatenate([arrays.x_train, arrays.x_test]).astype(np.float64)
+    assert arrays.channels == 1 and len(images) == 16
+    corners = images[:, [0, 0, -1, -1], [0, -1, 0, -1]]
+    assert (corners == 255).all()  # the transparent sheet is white
+    inked = images < 128
+    expected = grey[:16] > 127
+    agreement = (inked[:, None] == expected[None]).mean(axis=(2, 3)).max(axis=1)
+    assert agreement.min() > 0.97  # each is a digit in dark ink, where the alpha drew it
+
+
 def test_kid_matches_a_direct_implementation():
     """The unbiased MMD² with the cubic kernel, written out pair by pair (after the same
     scaling), on features small enough to use all of them at once."""

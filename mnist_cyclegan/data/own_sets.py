@@ -8,7 +8,7 @@ into one array allocated once.
 Documented conversions: every image is centre-cropped to a square and resized to one size (the
 data's own where all images share one square size; else `--size`). A set mixing grey and colour
 images is read in colour, its grey images with three equal channels; a colour set whose three
-channels are equal everywhere is read as grey. Transparency is dropped (Pillow's RGBA → RGB).
+channels are equal everywhere is read as grey. A transparent image is laid on white first.
 Labels are optional; where a set has no test split of its own, a fixed HELD_OUT_SHARE of its
 images is held out as one, the same for every run.
 """
