@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -86,3 +88,22 @@ def assert_one_line_process_error(result, *fragments: str) -> None:
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def unblock_readers_later(pipe, seconds: float = 20.0) -> None:
+    """Should a reader open `pipe` after all, write to it once `seconds` have passed, so the
+    test fails on a wrong message instead of hanging the suite."""
+
+    def writer() -> None:
+        deadline = time.monotonic() + seconds + 30
+        time.sleep(seconds)
+        while time.monotonic() < deadline:
+            try:
+                handle = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO: no reader yet
+            except OSError:
+                time.sleep(0.5)
+                continue
+            os.close(handle)
+            return
+
+    threading.Thread(target=writer, daemon=True).start()

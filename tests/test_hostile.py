@@ -5,12 +5,13 @@ there byte-identical."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, assert_one_line_error, run_cli, run_process
+from conftest import TINY, assert_one_line_error, run_cli, run_process, unblock_readers_later
 from forge import (
     corrupt_deflate,
     gzip_bytes,
@@ -303,6 +304,30 @@ DATA = {
     "idx-truncated": (idx_case({"x_train": idx_bytes((40, 28, 28), b"\0" * 100)}), "promises"),
     "idx-bad-magic": (idx_case({"x_train": b"\x01\x02\x03\x04" + b"\0" * 50}), "magic"),
 }
+
+
+def a_pipe(user, name: str = "forged.npz") -> Path:
+    """A pipe named as a data file: a reader that opened it would wait for a writer forever."""
+    os.mkfifo(user / name)
+    unblock_readers_later(user / name)
+    return user / name
+
+
+def idx_folder_with_a_pipe(user) -> Path:
+    folder = idx_case({})(user)
+    (folder / "train-images-idx3-ubyte").unlink()
+    a_pipe(folder, "train-images-idx3-ubyte")
+    return folder
+
+
+def a_device(user) -> Path:
+    (user / "forged.npz").symlink_to("/dev/zero")  # a read of it would never end
+    return user / "forged.npz"
+
+
+DATA["a-pipe"] = (a_pipe, "forged.npz: not a regular file (a pipe)")
+DATA["a-device"] = (a_device, "forged.npz: not a regular file (a device)")
+DATA["idx-a-pipe"] = (idx_folder_with_a_pipe, "train-images-idx3-ubyte: not a regular file")
 
 
 def corrupt_gzip_folder(user):

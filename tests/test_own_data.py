@@ -4,6 +4,7 @@ hostile folders and arrays refused with one line; the quick preset's check of th
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 import zlib
@@ -11,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, run_cli, unblock_readers_later
 from PIL import Image
 
 from mnist_cyclegan.api import Translator
@@ -190,6 +191,16 @@ def hostile_set(tmp_path, digits, case: str):
     if case == "labels-missing":
         (root / "labels.csv").write_text("0.png,3\n")
         return root, ("labels.csv", "no label for")
+    if case == "a-pipe":
+        os.mkfifo(root / "zz.png")  # reading it would wait for a writer forever
+        unblock_readers_later(root / "zz.png")
+        return root, ("zz.png", "not a regular file")
+    if case == "a-device":
+        (root / "zz.png").symlink_to("/dev/zero")  # reading it would never end
+        return root, ("zz.png", "not a regular file")
+    if case == "a-dead-link":
+        (root / "zz.png").symlink_to(tmp_path / "gone.png")
+        return root, ("zz.png", "a link to nothing")
     if case == "npz-huge":
         path = tmp_path / "huge.npz"
         np.savez(path, x_train=np.zeros((10, 28, 28), np.float32))
@@ -197,9 +208,11 @@ def hostile_set(tmp_path, digits, case: str):
     raise AssertionError(case)
 
 
-@pytest.mark.parametrize(
-    "case", ["huge-claim", "not-an-image", "mixed-sizes", "labels-missing", "npz-huge"]
-)
+HOSTILE_CASES = ["huge-claim", "not-an-image", "mixed-sizes", "labels-missing", "npz-huge"]
+HOSTILE_CASES += ["a-pipe", "a-device", "a-dead-link"]
+
+
+@pytest.mark.parametrize("case", HOSTILE_CASES)
 def test_hostile_sets_are_refused_with_one_line(runner, tmp_path, digits, case):
     spec, fragments = hostile_set(tmp_path, digits, case)
     args = ["train", "--data-a", "mnist", "--data-b", spec, "--out", tmp_path / "run"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,10 +17,25 @@ from mnist_cyclegan.errors import MnistganError
 MAX_ARRAY_BYTES = 1 << 30  # 70,000 RGB digits are 165 MB; refuse what no image set we read needs
 
 
+def regular_file(path: Path) -> Path:
+    """`path` if it (or what its link leads to) is a plain file: a pipe named as a data file
+    would make a read wait forever, and a device (a link to /dev/zero) would read without end."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        why = "a link to nothing" if path.is_symlink() else error.strerror
+        raise MnistganError(f"{path}: cannot read ({why})") from None
+    if not stat.S_ISREG(mode):
+        kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a pipe", stat.S_ISSOCK: "a socket"}
+        kind = next((name for test, name in kinds.items() if test(mode)), "a device")
+        raise MnistganError(f"{path}: not a regular file ({kind})")
+    return path
+
+
 def npz_members(path: Path) -> set[str]:
     """The array names an .npz holds, read from its zip directory alone."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(regular_file(path)) as archive:
             return {
                 info.filename[: -len(".npy")]
                 for info in archive.infolist()
@@ -35,7 +51,7 @@ def read_npz(
     """The arrays `keys` of an .npz, read lazily: other members are never decompressed, and a
     member's size is checked from the zip directory and its .npy header before it is read."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(regular_file(path)) as archive:
             members = {
                 info.filename[: -len(".npy")]: info
                 for info in archive.infolist()
@@ -82,7 +98,7 @@ def read_idx(path: Path) -> np.ndarray:
     size the header promises checked before it is read."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rb") as handle:
+        with opener(regular_file(path), "rb") as handle:
             return _read_idx_stream(handle, path)
     except MnistganError:
         raise

@@ -1,13 +1,14 @@
 """A folder of a user's images as a training set: found, labelled and split without surprises.
 
 Images are found recursively (PNG, JPEG, BMP, GIF, TIFF, WebP, PNM; hidden files and folders
-skipped). A folder reached twice through symbolic links (a loop) is read once. The count is
-bounded while the folder is walked, so a folder of a million files is refused after
-MAX_ENTRIES entries, not listed whole. Labels, optional: a `labels.csv` or `labels.txt` beside
-the images (`relative/path,label` lines), else class subfolders as torchvision's `ImageFolder`
-reads them (every image one level or more inside one of two or more subfolders; the classes
-sorted by name). The split: the canonical CycleGAN's `trainA/` `testA/` (`trainB/` `testB/`
-for side B), or `train/` `test/`, else a fixed held-out share of the images.
+skipped; a pipe, device or dead link named as one is refused). A folder reached twice through
+symbolic links (a loop) is read once. The count is bounded while the folder is walked, so a
+folder of a million files is refused after MAX_ENTRIES entries, not listed whole. Labels,
+optional: a `labels.csv` or `labels.txt` beside the images (`relative/path,label` lines), else
+class subfolders as torchvision's `ImageFolder` reads them (every image one level or more
+inside one of two or more subfolders; the classes sorted by name). The split: the canonical
+CycleGAN's `trainA/` `testA/` (`trainB/` `testB/` for side B), or `train/` `test/`, else a
+fixed held-out share of the images.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnist_cyclegan.data.files import regular_file
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.user_images import IMAGE_SUFFIXES
 
@@ -91,7 +93,7 @@ def image_files(folder: Path) -> list[Path]:
             raise MnistganError(f"{folder}: holds over {MAX_ENTRIES:,} files and folders")
         for name in files:
             if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                found.append(Path(current) / name)
+                found.append(regular_file(Path(current) / name))
         if len(found) > MAX_IMAGES:
             raise MnistganError(f"{folder}: holds over {MAX_IMAGES:,} images, more than one set")
     if not found:

@@ -58,7 +58,7 @@ def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
     arrays = {}
     for key, stem in IDX_FILES.items():
         candidates = [folder / stem, folder / f"{stem}.gz", *sorted(folder.glob(f"{stem}*"))]
-        found = next((path for path in candidates if path.is_file()), None)
+        found = next((path for path in candidates if path.is_symlink() or path.exists()), None)
         if found is None:
             raise MnistganError(f"{folder}: no {stem} (or {stem}.gz) file in this folder")
         arrays[key] = read_idx(found)
