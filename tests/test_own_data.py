@@ -201,6 +201,10 @@ def hostile_set(tmp_path, digits, case: str):
     if case == "a-dead-link":
         (root / "zz.png").symlink_to(tmp_path / "gone.png")
         return root, ("zz.png", "a link to nothing")
+    if case == "too-few":
+        path = tmp_path / "few.npz"
+        np.savez(path, x_train=grey[:3])  # fewer than a batch of 4
+        return path, ("few.npz", "2 training images, fewer than --batch-size 4")  # 1 held out
     if case == "npz-huge":
         path = tmp_path / "huge.npz"
         np.savez(path, x_train=np.zeros((10, 28, 28), np.float32))
@@ -209,7 +213,7 @@ def hostile_set(tmp_path, digits, case: str):
 
 
 HOSTILE_CASES = ["huge-claim", "not-an-image", "mixed-sizes", "labels-missing", "npz-huge"]
-HOSTILE_CASES += ["a-pipe", "a-device", "a-dead-link"]
+HOSTILE_CASES += ["a-pipe", "a-device", "a-dead-link", "too-few"]
 
 
 @pytest.mark.parametrize("case", HOSTILE_CASES)

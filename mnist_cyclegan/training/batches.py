@@ -13,6 +13,7 @@ import torch
 
 from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.data import DomainArrays, validation_indices
+from mnist_cyclegan.data.domain_arrays import EMBEDDED
 from mnist_cyclegan.data.sources import both_sides
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
@@ -37,10 +38,19 @@ class TrainingData:
         self._batches = min(len(self.train_a), len(self.train_b)) // batch_size
         if self._batches == 0:
             raise MnistganError(
-                f"--batch-size {batch_size} is larger than the training set "
-                f"({min(len(self.train_a), len(self.train_b))} digits per domain)"
+                f"{self.smaller_side()}: {min(len(self.train_a), len(self.train_b))} training "
+                f"images, fewer than --batch-size {batch_size}"
             )
         self.batch_size = batch_size
+
+    def smaller_side(self) -> str:
+        """The side that limits the batches, named so the user knows it: the path of their
+        own set where one is the smaller (or as small), else the domain's name."""
+        sides = [(len(self.train_a), self.arrays_a), (len(self.train_b), self.arrays_b)]
+        own = [(size, arrays.source) for size, arrays in sides if is_own_set(arrays)]
+        smallest = min(size for size, _ in sides)
+        named = [name for size, name in own if size == smallest]
+        return named[0] if named else min(sides, key=lambda side: side[0])[1].domain
 
     def epoch_order(self, seed: int, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The shuffled index order of both domains for one epoch, on the data's device."""
@@ -110,3 +120,8 @@ def with_size_read(settings: TrainSettings, data: TrainingData) -> TrainSettings
     if own and settings.size is None:
         return replace(settings, size=data.arrays_a.size)
     return settings
+
+
+def is_own_set(arrays: DomainArrays) -> bool:
+    """Whether `arrays` came from a user's file rather than a rendering of the embedded MNIST."""
+    return arrays.source not in (None, EMBEDDED)
