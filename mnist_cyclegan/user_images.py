@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mnist_cyclegan.data.files import regular_file
 from mnist_cyclegan.errors import MnistganError
 
 MAX_PIXELS = 4096 * 4096  # refuse anything larger: a 16-megapixel digit is a mistake or an attack
@@ -43,11 +44,9 @@ class ImageInfo:
 def read_image(path: Path) -> np.ndarray:
     """Decode any image Pillow reads into uint8 H×W (grey) or H×W×3 (anything else), upright,
     refusing oversized, tiny or broken files with one line."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise MnistganError(f"{path}: no such file")
-    if not path.is_file():
-        raise MnistganError(f"{path}: is not a regular file")
-    if path.stat().st_size == 0:
+    if regular_file(path).stat().st_size == 0:
         raise MnistganError(f"{path}: empty file")
     return decode(path, str(path))
 
@@ -134,17 +133,19 @@ def inspect(path: Path) -> ImageInfo:
 
 def expand_inputs(spec: str) -> tuple[list[Path], bool]:
     """A file, a folder (its images) or a glob; a path that exists is taken literally, even
-    with glob characters in its name. Returns the files and whether output is a folder."""
+    with glob characters in its name. Returns the files and whether output is a folder.
+    Only subfolders are passed over: a pipe or dead link named as an image is kept, so that
+    read_image refuses it by name rather than the run skipping it without a word."""
     path = Path(spec)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        files = [p for p in files if p.is_file()]
+        named = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = [p for p in named if not p.is_dir()]
         if not files:
             raise MnistganError(f"{path}: no image files in this folder")
         return files, True
     if path.exists() or not any(char in spec for char in "*?["):
         return [path], False
-    files = sorted(Path(p) for p in glob.glob(spec) if Path(p).is_file())
+    files = sorted(Path(p) for p in glob.glob(spec) if not Path(p).is_dir())
     if not files:
         raise MnistganError(f"{spec}: no files match")
     return files, True

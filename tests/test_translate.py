@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
 import pytest
-from conftest import TINY_NET, assert_one_line_error, run_cli
+from conftest import TINY_NET, assert_one_line_error, run_cli, unblock_readers_later
 from PIL import Image
 from safetensors.torch import save_file
 from typer.testing import CliRunner
@@ -131,6 +132,39 @@ def test_bad_images_fail_with_one_line_and_write_nothing(runner, tmp_path, weigh
     result = run_cli(runner, "translate", weights, good, tmp_path / "mixed-out")
     assert_one_line_error(result, "b.png")
     assert not (tmp_path / "mixed-out").exists()
+
+
+def not_an_image_file(folder, kind: str) -> str:
+    """Put a zz.png in `folder` that is no plain file; returns the error fragment it must give."""
+    if kind == "a-pipe":
+        os.mkfifo(folder / "zz.png")  # reading it would wait for a writer forever
+        unblock_readers_later(folder / "zz.png")
+        return "not a regular file (a pipe)"
+    if kind == "a-device":
+        (folder / "zz.png").symlink_to("/dev/zero")  # reading it would never end
+        return "not a regular file (a device)"
+    (folder / "zz.png").symlink_to(folder / "gone.png")
+    return "a link to nothing"
+
+
+@pytest.mark.parametrize("kind", ["a-pipe", "a-device", "a-dead-link"])
+@pytest.mark.parametrize("form", ["folder", "glob"])
+def test_a_pipe_device_or_dead_link_among_inputs_is_named_not_skipped(
+    runner, tmp_path, weights, kind, form
+):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    Image.fromarray(digit()).save(inputs / "a.png")
+    (inputs / "sub.png").mkdir()  # a folder with an image's name is passed over, not refused
+    fragment = not_an_image_file(inputs, kind)
+    spec = inputs if form == "folder" else inputs / "*.png"
+    result = run_cli(runner, "translate", weights, spec, tmp_path / "out")
+    assert_one_line_error(result, "zz.png", fragment)
+    assert not (tmp_path / "out").exists()
+    (inputs / "zz.png").unlink()
+    result = run_cli(runner, "translate", weights, spec, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png"]
 
 
 def bad_weights(folder, weights) -> dict[str, str]:
