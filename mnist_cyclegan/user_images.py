@@ -131,14 +131,21 @@ def inspect(path: Path) -> ImageInfo:
     return ImageInfo(path, height, width, 1 if pixels.ndim == 2 else 3)
 
 
+def is_image_name(name: str) -> bool:
+    """A visible file with an image's suffix."""
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
 def expand_inputs(spec: str) -> tuple[list[Path], bool]:
     """A file, a folder (its images) or a glob; a path that exists is taken literally, even
     with glob characters in its name. Returns the files and whether output is a folder.
-    Only subfolders are passed over: a pipe or dead link named as an image is kept, so that
-    read_image refuses it by name rather than the run skipping it without a word."""
+    Hidden files are passed over, as a glob and an own set's folder pass them (macOS leaves a
+    `._name.png` of metadata beside each image it copies), and so are subfolders; a pipe or
+    dead link named as an image is kept, so that read_image refuses it by name rather than
+    the run skipping it without a word."""
     path = Path(spec)
     if path.is_dir():
-        named = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        named = sorted(p for p in path.iterdir() if is_image_name(p.name))
         files = [p for p in named if not p.is_dir()]
         if not files:
             raise MnistganError(f"{path}: no image files in this folder")

@@ -167,6 +167,20 @@ def test_a_pipe_device_or_dead_link_among_inputs_is_named_not_skipped(
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png"]
 
 
+def test_hidden_files_in_a_folder_are_passed_over_as_a_glob_passes_them(runner, tmp_path, weights):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    Image.fromarray(digit()).save(inputs / "a.png")
+    (inputs / "._a.png").write_bytes(b"\x00\x05\x16\x07 macOS metadata, not an image")
+    for form, spec in (("folder", inputs), ("glob", inputs / "*.png")):
+        out = tmp_path / f"out-{form}"
+        result = run_cli(runner, "translate", weights, spec, out)
+        assert result.exit_code == 0, result.output
+        assert sorted(path.name for path in out.iterdir()) == ["a.png"]
+    result = run_cli(runner, "translate", weights, inputs / "._a.png", tmp_path / "one.png")
+    assert_one_line_error(result, "._a.png", "not an image")  # named, it is read and refused
+
+
 def bad_weights(folder, weights) -> dict[str, str]:
     folder.mkdir()
     (folder / "empty.safetensors").write_bytes(b"")
