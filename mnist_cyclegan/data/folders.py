@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mnist_cyclegan.data.files import regular_file
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.user_images import IMAGE_SUFFIXES
+from mnist_cyclegan.user_images import is_image_name
 
 MAX_ENTRIES = 500_000  # files and folders walked before a folder is refused
 MAX_IMAGES = 200_000  # images in one set
@@ -92,7 +92,7 @@ def image_files(folder: Path) -> list[Path]:
         if entries > MAX_ENTRIES:
             raise MnistganError(f"{folder}: holds over {MAX_ENTRIES:,} files and folders")
         for name in files:
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
+            if is_image_name(name):
                 found.append(regular_file(Path(current) / name))
         if len(found) > MAX_IMAGES:
             raise MnistganError(f"{folder}: holds over {MAX_IMAGES:,} images, more than one set")
