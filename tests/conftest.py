@@ -17,16 +17,41 @@ TINY = [*TINY_NET, "--batch-size", "16", "--train-digits", "320"]
 os.environ.setdefault("COLUMNS", "120")
 os.environ["TERM"] = "dumb"
 
+# Under pytest-xdist (`-n auto`, the README's test command) each worker process takes one
+# thread: with two each on 2 cores, the workers' OpenMP threads spin on each other's cores
+# (docs/measurements.md, "The test suite in two processes"). Runs a test starts inherit the one
+# thread; tests of a two-thread path ask for `two_threads` or set their own count.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
     """Point the classifier cache at one folder per test session, never at the user's home."""
-    home = tmp_path_factory.getbasetemp() / "mnistgan-home"
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own base folder; they share one cache beside them, as
+    # two runs of a user's share ~/.cache/mnistgan (its files are written atomically).
+    home = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "mnistgan-home"
     home.mkdir(exist_ok=True)
     monkeypatch.setenv("MNISTGAN_HOME", str(home))
     monkeypatch.setenv("COLUMNS", "120")
     # Eval's classifiers trained on 8,000 digits (seconds, ~97%) instead of 60,000 (a minute).
     monkeypatch.setenv("MNISTGAN_CLASSIFIER_DIGITS", "8000")
+
+
+@pytest.fixture
+def two_threads():
+    """Two threads for this test, as a user's run has on 2 cores (each update's halves side by
+    side), even in a test worker that runs on one."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(saved)
 
 
 @pytest.fixture(scope="session")

@@ -90,7 +90,7 @@ def test_checkpoint_round_trip_restores_every_tensor(runner, tmp_path):
 
 
 @pytest.mark.parametrize("averaging", [[], ["--average-generators", "0.9"]])
-def test_stop_and_resume_is_bit_identical_on_cpu(runner, tmp_path, averaging):
+def test_stop_and_resume_is_bit_identical_on_cpu(runner, tmp_path, averaging, two_threads):
     whole, split = tmp_path / "whole", tmp_path / "split"
     common = ["--pool-size", "4", "--seed", "3", *averaging]
     assert train(runner, whole, "--steps", "30", *common).exit_code == 0
