@@ -83,12 +83,20 @@ def run_cli(runner: CliRunner, *args: str):
     return runner.invoke(app, [str(arg) for arg in args], catch_exceptions=False)
 
 
+def assert_users_error(line: str) -> None:
+    """The line is our word on the user's input, not the catch-all for our own bugs
+    (console.describe_failure): no user input may reach that."""
+    assert "(please report it" not in line and "error: unexpected " not in line, line
+
+
 def assert_one_line_error(result, *fragments: str) -> None:
-    """A failure must exit non-zero with one line on stderr naming the problem, no traceback."""
+    """A failure must exit non-zero with one line on stderr naming the problem, no traceback,
+    and not the catch-all line for an exception no check caught."""
     assert result.exit_code != 0, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.output + result.stderr
+    assert_users_error(lines[0])
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 
@@ -111,6 +119,7 @@ def assert_one_line_process_error(result, *fragments: str) -> None:
     assert result.returncode != 0, result.stdout
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert_users_error(lines[0])
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 

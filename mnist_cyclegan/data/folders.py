@@ -4,7 +4,8 @@ Images are found recursively (PNG, JPEG, BMP, GIF, TIFF, WebP, PNM; hidden files
 skipped; a pipe, device or dead link named as one is refused). A folder reached twice through
 symbolic links (a loop) is read once. The count is bounded while the folder is walked, so a
 folder of a million files is refused after MAX_ENTRIES entries, not listed whole. Labels,
-optional: a `labels.csv` or `labels.txt` beside the images (`relative/path,label` lines), else
+optional: a `labels.csv` or `labels.txt` beside the images (`relative/path,label` rows, read as
+label_files.py says), else
 class subfolders as torchvision's `ImageFolder` reads them (every image one level or more
 inside one of two or more subfolders; the classes sorted by name). The split: the canonical
 CycleGAN's `trainA/` `testA/` (`trainB/` `testB/` for side B), or `train/` `test/`, else a
@@ -19,14 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnist_cyclegan.data.files import regular_file
+from mnist_cyclegan.data.label_files import LABEL_FILES, MAX_CLASSES, class_names, labels_by_path
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.user_images import is_image_name
 
 MAX_ENTRIES = 500_000  # files and folders walked before a folder is refused
 MAX_IMAGES = 200_000  # images in one set
-MAX_LABEL_FILE_BYTES = 64 << 20
-MAX_CLASSES = 1_000
-LABEL_FILES = ("labels.csv", "labels.txt")
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,24 @@ class FolderSet:
     test: FolderSplit | None
 
 
+LAYOUT_FOLDERS = ("trainA", "testA", "trainB", "testB")
+
+
 def split_folders(root: Path, side: str) -> tuple[Path, Path | None]:
     """(training folder, test folder or None) as the folder lays them out for `side` (a or b):
     `trainA/ testA/` (B for side b) inside it, `train/ test/` inside it, or `root` itself named
-    `trainA` beside a `testA`."""
+    `trainA` beside a `testA`. A layout without the side's training folder is a mistake (a
+    `testA/` alone, `trainA/` without `trainB/` for side b), refused rather than read whole."""
     letter = side.upper()
+    layout = [name for name in LAYOUT_FOLDERS if (root / name).is_dir()]
+    if layout and not (root / f"train{letter}").is_dir():
+        raise MnistganError(
+            f"{root}: holds {', '.join(f'{name}/' for name in layout)} but no train{letter}/ "
+            f"for side {side}: the CycleGAN layout needs trainA/ and trainB/ (testA/ and testB/ "
+            "optional)"
+        )
+    if (root / "test").is_dir() and not (root / "train").is_dir() and not layout:
+        raise MnistganError(f"{root}: holds test/ but no train/ beside it; add train/")
     for train, test in ((f"train{letter}", f"test{letter}"), ("train", "test")):
         if (root / train).is_dir():
             return root / train, (root / test if (root / test).is_dir() else None)
@@ -101,6 +113,11 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def _present(path: Path) -> bool:
+    """Whether anything has this name: a file, or a pipe or dead link to refuse by name."""
+    return path.exists() or path.is_symlink()
+
+
 def _identity(folder: Path) -> tuple[int, int]:
     status = folder.stat()
     return status.st_dev, status.st_ino
@@ -114,9 +131,9 @@ def labelled_files(folder: Path, classes: tuple[str, ...] = ()) -> FolderSplit:
     """The folder's images with their labels: from its labels file, else its class
     subfolders, else none. `classes` are a training split's, which a test split must keep."""
     files = image_files(folder)
-    label_file = next((folder / n for n in LABEL_FILES if (folder / n).is_file()), None)
+    label_file = next((folder / n for n in LABEL_FILES if _present(folder / n)), None)
     if label_file is not None:
-        return labels_from_file(label_file, folder, files, classes)
+        return labels_from_file(regular_file(label_file), folder, files, classes)
     tops = {path.relative_to(folder).parts[0] for path in files}
     in_subfolders = all(len(path.relative_to(folder).parts) > 1 for path in files)
     if not in_subfolders or len(tops) < 2:
@@ -140,38 +157,17 @@ def labels_from_classes(folder: Path, files: list[Path], classes: tuple[str, ...
 def labels_from_file(
     label_file: Path, folder: Path, files: list[Path], classes: tuple[str, ...]
 ) -> FolderSplit:
-    """`relative/path,label` (or `relative/path label`) per line; a label is a class number or
-    a class name (names are numbered in sorted order). Every image needs one."""
-    if label_file.stat().st_size > MAX_LABEL_FILE_BYTES:
-        raise MnistganError(f"{label_file}: over {MAX_LABEL_FILE_BYTES >> 20} MB")
-    named = {}
-    text = label_file.read_text(encoding="utf-8", errors="replace")
-    for number, line in enumerate(text.splitlines(), start=1):
-        fields = [part.strip() for part in re.split(r"[,\t ]+", line.strip(), maxsplit=1)]
-        if not fields[0] or fields[0].startswith("#") or fields[0].lower() in ("path", "file"):
-            continue
-        if len(fields) != 2 or not fields[1]:
-            raise MnistganError(f"{label_file}: line {number} is not `path,label`")
-        label = fields[1]
-        named[os.path.normpath(fields[0])] = str(int(label)) if label.isdigit() else label
-    missing = [p for p in files if os.path.normpath(p.relative_to(folder)) not in named]
-    if missing:
-        raise MnistganError(f"{label_file}: no label for {missing[0].relative_to(folder)}")
-    values = [named[os.path.normpath(p.relative_to(folder))] for p in files]
+    """Each image's label from the folder's labels file (label_files.py says how it is read);
+    every image needs one. Class names are numbered in sorted order."""
+    relative = [os.path.normpath(path.relative_to(folder)) for path in files]
+    named = labels_by_path(label_file, set(relative))
+    missing = next((path for path in relative if path not in named), None)
+    if missing is not None:
+        raise MnistganError(f"{label_file}: no label for {missing}")
+    values = [named[path] for path in relative]
     if not classes:
         classes = class_names(label_file, values)
     return labels_from_names(label_file, files, values, classes)
-
-
-def class_names(label_file: Path, values: list[str]) -> tuple[str, ...]:
-    """Numbers label as themselves (0-9 stay digits, as MNIST's labels are); names are
-    numbered in sorted order."""
-    if all(value.isdigit() and len(value) <= 4 for value in values):
-        top = max(int(value) for value in values)
-        if top >= MAX_CLASSES:
-            raise MnistganError(f"{label_file}: label {top} is over {MAX_CLASSES - 1}")
-        return tuple(str(number) for number in range(top + 1))
-    return tuple(sorted(set(values)))
 
 
 def labels_from_names(
@@ -182,5 +178,7 @@ def labels_from_names(
     index = {name: number for number, name in enumerate(classes)}
     unknown = next((value for value in values if value not in index), None)
     if unknown is not None:
-        raise MnistganError(f"{label_file}: label {unknown!r} is not among the training labels")
+        raise MnistganError(
+            f"{label_file}: label {unknown[:40]!r} is not among the training labels"
+        )
     return FolderSplit(files, [index[value] for value in values], classes)
