@@ -8,6 +8,7 @@ import math
 import stat
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from mnist_cyclegan.errors import MnistganError
 
 MAX_ARRAY_BYTES = 1 << 30  # 70,000 RGB digits are 165 MB; refuse what no image set we read needs
+READ_CHUNK = 16 << 20  # bytes decompressed at a time: the most a read holds beside its array
 
 
 def regular_file(path: Path) -> Path:
@@ -48,8 +50,9 @@ def npz_members(path: Path) -> set[str]:
 def read_npz(
     path: Path, keys: tuple[str, ...], kind: str = "an MNIST-style .npz"
 ) -> dict[str, np.ndarray]:
-    """The arrays `keys` of an .npz, read lazily: other members are never decompressed, and a
-    member's size is checked from the zip directory and its .npy header before it is read."""
+    """The arrays `keys` of an .npz, read lazily: other members are never decompressed, and
+    every member's size is checked from the zip directory and its .npy header, each and all
+    together against MAX_ARRAY_BYTES, before any is read."""
     try:
         with zipfile.ZipFile(regular_file(path)) as archive:
             members = {
@@ -60,15 +63,36 @@ def read_npz(
             missing = [key for key in keys if key not in members]
             if missing:
                 raise MnistganError(f"{path}: not {kind} (missing {missing[0]})")
-            return {key: _read_member(archive, members[key], path) for key in keys}
+            headers = {key: _member_header(archive, members[key], path) for key in keys}
+            total = sum(header.size for header in headers.values())
+            if total > MAX_ARRAY_BYTES:
+                raise MnistganError(
+                    f"{path}: its arrays hold {total >> 20:,} MB together, over "
+                    f"{MAX_ARRAY_BYTES >> 20:,} MB"
+                )
+            return {key: _read_member(archive, members[key], headers[key], path) for key in keys}
     except MnistganError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as error:
         raise MnistganError(f"{path}: cannot read as .npz ({short(error)})") from None
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> np.ndarray:
-    """One .npy member: its header first (plain dtype, size within the member), then its data."""
+@dataclass(frozen=True)
+class MemberHeader:
+    """What an .npy member's header promises: enough to allocate it, and no more."""
+
+    shape: tuple[int, ...]
+    fortran: bool
+    dtype: np.dtype
+    offset: int  # bytes of the header: the data starts there
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize  # Python integers: no overflow
+
+
+def _member_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> MemberHeader:
+    """One .npy member's header: a plain dtype, and a size within the member's own."""
     name = info.filename
     if info.file_size > MAX_ARRAY_BYTES:
         raise MnistganError(f"{path}: {name} is {info.file_size} bytes, over {MAX_ARRAY_BYTES}")
@@ -80,33 +104,70 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) ->
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
         else:
             raise MnistganError(f"{path}: {name} is in .npy format {version}, not 1.0 or 2.0")
-        if dtype.hasobject or dtype.itemsize == 0:
-            raise MnistganError(f"{path}: {name} holds {dtype} values, not plain numbers")
-        size = math.prod(shape) * dtype.itemsize
-        if size > info.file_size:
-            raise MnistganError(f"{path}: {name} promises {size} bytes, holds less")
-        array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
-        got = member.readinto(memoryview(array.reshape(-1, order="A").view(np.uint8)))
-        if got != size or member.read(1):
-            raise MnistganError(f"{path}: {name} does not hold the {size} bytes it promises")
+        offset = member.tell()
+    if dtype.hasobject or dtype.itemsize == 0:
+        raise MnistganError(f"{path}: {name} holds {dtype} values, not plain numbers")
+    header = MemberHeader(tuple(shape), fortran, dtype, offset)
+    if header.size > info.file_size - offset:
+        raise MnistganError(f"{path}: {name} promises {header.size} bytes, holds less")
+    return header
+
+
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: MemberHeader, path: Path
+) -> np.ndarray:
+    """One member's data, decompressed straight into the array in slices of READ_CHUNK bytes:
+    a zip member's own `readinto` reads the whole member into a temporary first."""
+    array = np.empty(header.shape, dtype=header.dtype, order="F" if header.fortran else "C")
+    target = memoryview(array.reshape(-1, order="A").view(np.uint8))
+    with archive.open(info) as member:
+        member.read(header.offset)
+        filled = 0
+        while filled < header.size:
+            piece = member.read(min(READ_CHUNK, header.size - filled))
+            if not piece:
+                break
+            target[filled : filled + len(piece)] = piece
+            filled += len(piece)
+        if filled != header.size or member.read(1):
+            raise MnistganError(
+                f"{path}: {info.filename} does not hold the {header.size} bytes it promises"
+            )
     return array
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """One IDX file (the format MNIST ships in): a magic number, the shape, then uint8 data.
-    Read as a stream (a .gz is decompressed only as far as the header promises), with the
-    size the header promises checked before it is read."""
+def read_idx_files(paths: dict[str, Path]) -> dict[str, np.ndarray]:
+    """IDX files (the format MNIST ships in: a magic number, the shape, then uint8 data) by
+    name. Every header is read first, and the sizes they promise are checked one by one and
+    together against MAX_ARRAY_BYTES before any data is; then each is read as a stream (a .gz
+    decompressed only as far as its header promises) into its array, with no second copy."""
+    shapes = {key: _guarded(path, _idx_shape) for key, path in paths.items()}
+    total = sum(math.prod(shape) for shape in shapes.values())
+    if total > MAX_ARRAY_BYTES:
+        folder = next(iter(paths.values())).parent
+        raise MnistganError(
+            f"{folder}: its IDX headers promise {total >> 20:,} MB together, over "
+            f"{MAX_ARRAY_BYTES >> 20:,} MB"
+        )
+    return {
+        key: _guarded(path, lambda handle, p, s=shapes[key]: _idx_data(handle, p, s))
+        for key, path in paths.items()
+    }
+
+
+def _guarded(path: Path, read):
+    """read(handle, path) on the opened file, any failure of the file one line naming it."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(regular_file(path), "rb") as handle:
-            return _read_idx_stream(handle, path)
+            return read(handle, path)
     except MnistganError:
         raise
     except (OSError, EOFError, zlib.error, ValueError) as error:
         raise MnistganError(f"{path}: cannot read ({short(error)})") from None
 
 
-def _read_idx_stream(handle, path: Path) -> np.ndarray:
+def _idx_shape(handle, path: Path) -> tuple[int, ...]:
     magic = handle.read(4)
     if len(magic) < 4 or magic[:3] != b"\x00\x00\x08":
         raise MnistganError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
@@ -115,16 +176,28 @@ def _read_idx_stream(handle, path: Path) -> np.ndarray:
     if not 1 <= ndim <= 4 or len(raw_shape) < 4 * ndim:
         raise MnistganError(f"{path}: bad IDX header ({ndim} dimensions)")
     shape = tuple(int.from_bytes(raw_shape[4 * i : 4 * i + 4], "big") for i in range(ndim))
-    expected = math.prod(shape)  # Python integers: no overflow
-    if expected > MAX_ARRAY_BYTES:
-        raise MnistganError(f"{path}: IDX header promises {expected} bytes, over the limit")
-    data = handle.read(expected + 1)
-    if len(data) != expected:
+    if math.prod(shape) > MAX_ARRAY_BYTES:  # Python integers: no overflow
+        raise MnistganError(f"{path}: IDX header promises {math.prod(shape)} bytes, over the limit")
+    return shape
+
+
+def _idx_data(handle, path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    handle.read(4 + 4 * len(shape))  # the header, read and checked before
+    expected = math.prod(shape)
+    array = np.empty(shape, dtype=np.uint8)
+    target = memoryview(array.reshape(-1))
+    filled = 0
+    while filled < expected:
+        got = handle.readinto(target[filled : filled + READ_CHUNK])
+        if not got:
+            break
+        filled += got
+    if filled != expected or handle.read(1):
         raise MnistganError(
-            f"{path}: IDX header promises {expected} bytes of data, file has {len(data)}"
-            + ("" if len(data) < expected else " or more")
+            f"{path}: IDX header promises {expected} bytes of data, file has {filled}"
+            + ("" if filled < expected else " or more")
         )
-    return np.frombuffer(data, dtype=np.uint8).reshape(shape).copy()
+    return array
 
 
 def short(error: BaseException) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cyclegan.data.files import read_idx, read_npz
+from mnist_cyclegan.data.files import read_idx_files, read_npz
 from mnist_cyclegan.errors import MnistganError
 
 MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -55,14 +55,16 @@ def load_mnist(path: Path | None = None) -> Mnist:
 
 
 def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
-    arrays = {}
+    """The four IDX files of MNIST's layout (raw, .gz, or a name they begin), sizes checked
+    together before any is read."""
+    paths = {}
     for key, stem in IDX_FILES.items():
         candidates = [folder / stem, folder / f"{stem}.gz", *sorted(folder.glob(f"{stem}*"))]
         found = next((path for path in candidates if path.is_symlink() or path.exists()), None)
         if found is None:
             raise MnistganError(f"{folder}: no {stem} (or {stem}.gz) file in this folder")
-        arrays[key] = read_idx(found)
-    return arrays
+        paths[key] = found
+    return read_idx_files(paths)
 
 
 def _checked_mnist(source: Path, arrays: dict[str, np.ndarray]) -> Mnist:

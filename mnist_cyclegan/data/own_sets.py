@@ -24,7 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnist_cyclegan.config import MAX_SIZE, MIN_SIZE, is_training_size
 from mnist_cyclegan.data.domain_arrays import DomainArrays
-from mnist_cyclegan.data.files import MAX_ARRAY_BYTES, npz_members, read_idx, read_npz
+from mnist_cyclegan.data.files import MAX_ARRAY_BYTES, npz_members, read_idx_files, read_npz
 from mnist_cyclegan.data.folders import FolderSplit, read_folder_set
 from mnist_cyclegan.data.mnist import IDX_FILES
 from mnist_cyclegan.errors import MnistganError
@@ -146,14 +146,14 @@ def npz_splits(path: Path) -> tuple[Split, Split | None]:
 
 def idx_splits(folder: Path) -> tuple[Split, Split | None]:
     """The IDX files of a folder laid out as MNIST ships (labels and test files optional)."""
-    arrays = {}
+    paths = {}
     for key, stem in IDX_FILES.items():
         found = next((p for p in (folder / stem, folder / f"{stem}.gz") if p.is_file()), None)
         if found is not None:
-            arrays[key] = read_idx(found)
-    if "x_train" not in arrays:
+            paths[key] = found
+    if "x_train" not in paths:
         raise MnistganError(f"{folder}: no {IDX_FILES['x_train']} (or .gz) file")
-    return arrays_to_splits(folder, arrays)
+    return arrays_to_splits(folder, read_idx_files(paths))
 
 
 def has_idx_files(folder: Path) -> bool:
