@@ -73,6 +73,33 @@ def distinct_names(name_a: str, name_b: str) -> tuple[str, str]:
     return name_a, name_b
 
 
+def set_identity(spec: str | None, domain: str, side: str) -> tuple[str, str]:
+    """What a side reads, as a key two sides share only when they read the same images: the
+    domain's name, or the resolved file or training folder."""
+    kind = "domain" if spec is None else kind_of(spec)
+    if kind == "domain":
+        return kind, spec or domain
+    path = Path(spec)
+    if kind == "folder":
+        path = split_folders(path, side)[0]
+    return "files", str(path.resolve())
+
+
+def check_two_sets(data: tuple[str | None, str | None], domains: tuple[str, str]) -> None:
+    """Refuse a pair whose two sides are one set: a model cannot learn to translate a set into
+    itself, and a user who names one folder twice meant two."""
+    first, second = (
+        set_identity(s, d, side) for s, d, side in zip(data, domains, "ab", strict=True)
+    )
+    if first == second:
+        shown = data[0] or domains[0]
+        what = "folder" if Path(shown).is_dir() else "domain" if first[0] == "domain" else "file"
+        raise MnistganError(
+            f"{shown}: the same {what} on both sides (A and B read the same images); give "
+            "two different sets"
+        )
+
+
 def read_side(
     spec: str | None, domain: str, side: str, *, style: str, seed: int, size: int | None
 ) -> DomainArrays:
@@ -117,6 +144,7 @@ def both_sides(
     size: int | None,
 ) -> tuple[DomainArrays, DomainArrays]:
     """Both sides at one size: `size`, or their own where they share it."""
+    check_two_sets(data, domains)
     arrays = [
         read_side(spec, domain, side, style=style, seed=seed + offset, size=size)
         for offset, (spec, domain, side) in enumerate(zip(data, domains, "ab", strict=True))
