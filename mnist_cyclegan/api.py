@@ -32,8 +32,9 @@ from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
 from mnist_cyclegan.pretrained import resolve_weights
+from mnist_cyclegan.tiles import translate_large
 from mnist_cyclegan.user_images import to_8bit
-from mnist_cyclegan.variants.two_tone import estimate_palette, with_palette
+from mnist_cyclegan.variants.two_tone import estimate_palette
 from mnist_cyclegan.weights import WeightsMeta, load_generators
 
 DIRECTIONS = ("a2b", "b2a")
@@ -122,12 +123,14 @@ class Translator:
     def _forward(
         self, x: torch.Tensor, direction: str, palette: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Model values N×C×H×W of any size: reflect-pad to a multiple of 4, translate, crop."""
+        """Model values N×C×H×W of any size: reflect-pad to a multiple of 4, translate (a large
+        image in tiles, tiles.py), crop."""
         height, width = x.shape[-2:]
         pad_h, pad_w = (-height) % 4, (-width) % 4
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-        return with_palette(self.generator(direction), x, palette)[..., :height, :width]
+        generator = self.generator(direction)
+        return translate_large(generator, x, palette, self.meta.net)[..., :height, :width]
 
     def _pil(self, image: Image.Image, direction: str, color: Colour) -> Image.Image:
         pixels = to_8bit(image)  # as translate reads files: 16-bit and float grey scaled

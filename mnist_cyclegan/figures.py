@@ -9,6 +9,8 @@ alone. A pixel's distance from that colour, scaled by the image's strongest, is 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 RING = 2  # the width of the frame `frame_median` reads the background colour from
@@ -42,17 +44,42 @@ def frame_median(images: torch.Tensor) -> torch.Tensor:
     return channel_median(border(images))
 
 
-def minus_median(images: torch.Tensor) -> torch.Tensor:
-    """Each image minus its per-channel median, so the background reads 0 whatever its colour."""
-    return images - image_median(images)[:, :, None, None]
+def minus_median(images: torch.Tensor, median: torch.Tensor | None = None) -> torch.Tensor:
+    """Each image minus its per-channel `median` (N×C; its own if not given), so the
+    background reads 0 whatever its colour."""
+    median = image_median(images) if median is None else median
+    return images - median[:, :, None, None]
 
 
-def figure_map(images: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
+def figure_map(
+    images: torch.Tensor, background: torch.Tensor | None = None, peak: torch.Tensor | None = None
+) -> torch.Tensor:
     """Each pixel's largest distance (over channels) from its image's `background` colour (N×C;
-    the frame's median if not given), scaled by the image's strongest and saturating at half of
-    it: N×1×H×W in [0, 1]. White on black, white on a colour and a colour on white all give the
-    digit's outline, so the maps of an input and of its translation compare across domains."""
+    the frame's median if not given), scaled by the image's strongest (`peak`, N, where given)
+    and saturating at half of it: N×1×H×W in [0, 1]. White on black, white on a colour and a
+    colour on white all give the digit's outline, so the maps of an input and of its
+    translation compare across domains."""
     background = frame_median(images) if background is None else background
     distance = (images - background[:, :, None, None]).abs().amax(dim=1, keepdim=True)
-    peak = distance.flatten(1).amax(dim=1).clamp(min=FIGURE_FLOOR)[:, None, None, None]
-    return (2.0 * distance / peak).clamp(max=1.0)
+    peak = distance.flatten(1).amax(dim=1) if peak is None else peak
+    return (2.0 * distance / peak.clamp(min=FIGURE_FLOOR)[:, None, None, None]).clamp(max=1.0)
+
+
+@dataclass(frozen=True)
+class WholeImage:
+    """What the additions read of a whole image rather than of the pixels near each one: its
+    median, its frame's median and its strongest figure pixel. A tile of a large image
+    (tiles.py) is translated with its whole image's, so the tiles join as one translation."""
+
+    median: torch.Tensor  # N×C
+    frame: torch.Tensor  # N×C
+    peak: torch.Tensor  # N
+
+    @classmethod
+    def of(cls, images: torch.Tensor) -> WholeImage:
+        frame = frame_median(images)
+        peaks = [
+            (images[:, c] - frame[:, c, None, None]).abs().flatten(1).amax(dim=1)
+            for c in range(images.shape[1])
+        ]  # channel by channel: a large image's distances are never all held at once
+        return cls(image_median(images), frame, torch.stack(peaks).amax(dim=0))

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.config import NetSettings
+from mnist_cyclegan.figures import WholeImage
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 
 
@@ -30,7 +31,11 @@ class AttentionGenerator(GeneratorWithAdditions):
         return nn.Sigmoid()
 
     def finish(
-        self, y: torch.Tensor, image: torch.Tensor, palette: torch.Tensor | None
+        self,
+        y: torch.Tensor,
+        image: torch.Tensor,
+        palette: torch.Tensor | None,
+        whole: WholeImage | None = None,
     ) -> torch.Tensor:
         generated, mask = y[:, : self.out_channels], y[:, self.out_channels :]
         return mask * generated + (1 - mask) * self.copy_of(image)

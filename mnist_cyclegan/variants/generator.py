@@ -23,6 +23,7 @@ from mnist_cyclegan.cyclegan.networks import (
     output_layers,
     trunk_layers,
 )
+from mnist_cyclegan.figures import WholeImage
 from mnist_cyclegan.variants import long_skip, median_offset
 
 
@@ -68,18 +69,28 @@ class GeneratorWithAdditions(nn.Module):
         return stem
 
     def finish(
-        self, y: torch.Tensor, image: torch.Tensor, palette: torch.Tensor | None
+        self,
+        y: torch.Tensor,
+        image: torch.Tensor,
+        palette: torch.Tensor | None,
+        whole: WholeImage | None = None,
     ) -> torch.Tensor:
-        """The output from the output layers' `y` (and the input `image`)."""
+        """The output from the output layers' `y` (and the input `image`, a tile of the image
+        `whole` describes where given)."""
         return y
 
     # -- the forward pass ------------------------------------------------------------------
 
-    def forward(self, x: torch.Tensor, palette: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, palette: torch.Tensor | None = None, whole: WholeImage | None = None
+    ) -> torch.Tensor:
+        """The translation of x; where x is a tile of a larger image (tiles.py), `whole` holds
+        what the additions read of that image, and `palette` is the one picked for it."""
         palette = self.palette_for(x, palette)
-        stem_input = median_offset.with_offset(x) if self.median_offset else x
+        median = None if whole is None else whole.median
+        stem_input = median_offset.with_offset(x, median) if self.median_offset else x
         stem = self.condition(self.model[:STEM_LAYERS](stem_input), palette)
         decoded = self.model[STEM_LAYERS : self.head_start](stem)
         if self.long_skip:
             decoded = long_skip.join(decoded, stem)
-        return self.finish(self.model[self.head_start :](decoded), x, palette)
+        return self.finish(self.model[self.head_start :](decoded), x, palette, whole)

@@ -17,6 +17,7 @@ def stem_inputs(in_channels: int) -> int:
     return 2 * in_channels
 
 
-def with_offset(x: torch.Tensor) -> torch.Tensor:
-    """x with |x − its per-channel median| beside it, N×2C×H×W."""
-    return torch.cat([x, minus_median(x).abs()], dim=1)
+def with_offset(x: torch.Tensor, median: torch.Tensor | None = None) -> torch.Tensor:
+    """x with |x − its per-channel median| beside it, N×2C×H×W (`median`: a whole image's,
+    where x is a tile of it)."""
+    return torch.cat([x, minus_median(x, median).abs()], dim=1)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.config import NetSettings
-from mnist_cyclegan.figures import figure_map, frame_median
+from mnist_cyclegan.figures import WholeImage, figure_map, frame_median
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 
 BANK_SIZE = 4096  # palettes a generator keeps of its target domain's real images (96 KB)
@@ -47,6 +47,7 @@ FIGURE_PRIOR = 1.0
 FIGURE_STEP, FLAT_WITHIN = 4.0, 2.0
 # Odd multipliers per pixel position for the bank's hash: any fixed spread of integers will do.
 HASH_MULTIPLIER, HASH_MODULUS = 40_503, 1_000_003
+HASH_SLICE = 1 << 20  # values hashed at a time (a 28×28 digit is one slice)
 
 
 @torch.no_grad()
@@ -110,11 +111,24 @@ def compose(
 
 def bank_index(images: torch.Tensor, bank_size: int) -> torch.Tensor:
     """A palette index per image from a hash of its pixels as uint8 values, in integers (the
-    same on every device): unrelated to the digit's class, fixed for a given input."""
-    pixels = (images.float().clamp(0, 1) * 255).round().to(torch.int64).flatten(1)
-    positions = torch.arange(pixels.shape[1], device=images.device, dtype=torch.int64)
+    same on every device): unrelated to the digit's class, fixed for a given input. A large
+    image is hashed in slices of HASH_SLICE values, so it takes no eight-byte copy of itself;
+    integer sums do not depend on their order, so the index is the one sum's."""
+    values = images.flatten(1)
+    if torch.onnx.is_in_onnx_export() or values.shape[1] <= HASH_SLICE:  # a graph: one sum
+        return hash_sum(values, 0) % bank_size
+    slices = range(0, values.shape[1], HASH_SLICE)
+    return sum(hash_sum(values[:, start : start + HASH_SLICE], start) for start in slices) % (
+        bank_size
+    )
+
+
+def hash_sum(values: torch.Tensor, start: int) -> torch.Tensor:
+    """Σ pixel · weight(position) over N×P model values whose first position is `start`."""
+    pixels = (values.float().clamp(0, 1) * 255).round().to(torch.int64)
+    positions = torch.arange(values.shape[1], device=values.device, dtype=torch.int64) + start
     weights = (positions * HASH_MULTIPLIER + 1) % HASH_MODULUS
-    return (pixels * weights).sum(dim=1) % bank_size
+    return (pixels * weights).sum(dim=1)
 
 
 def with_palette(
@@ -217,9 +231,14 @@ class TwoToneGenerator(GeneratorWithAdditions):
         return stem + self.palette_bias(palette).to(stem.dtype)[:, :, None, None]
 
     def finish(
-        self, y: torch.Tensor, image: torch.Tensor, palette: torch.Tensor | None
+        self,
+        y: torch.Tensor,
+        image: torch.Tensor,
+        palette: torch.Tensor | None,
+        whole: WholeImage | None = None,
     ) -> torch.Tensor:
-        return compose(y, palette, figure_map(image), self.shaded)
+        figure = figure_map(image) if whole is None else figure_map(image, whole.frame, whole.peak)
+        return compose(y, palette, figure, self.shaded)
 
     def palette_bias(self, palette: torch.Tensor) -> torch.Tensor:
         """`palette_in` applied in fp32 as a sum of products, not a matmul: a step's two halves
