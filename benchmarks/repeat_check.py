@@ -19,8 +19,9 @@ from torch import nn
 
 from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.pool import ImagePool
-from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
+from mnist_cyclegan.cyclegan.step import build_optimizers
 from mnist_cyclegan.fast import gemm_conv
+from mnist_cyclegan.fast.halves import train_step
 from mnist_cyclegan.fast.layers import FAST
 from mnist_cyclegan.fast.side_by_side import run_side_by_side
 from mnist_cyclegan.variants.factory import build_networks

@@ -20,8 +20,8 @@ from mnist_cyclegan.cyclegan.networks import (
     ResidualBlock,
 )
 from mnist_cyclegan.cyclegan.pool import ImagePool
-from mnist_cyclegan.cyclegan.step import (
-    build_optimizers,
+from mnist_cyclegan.cyclegan.step import build_optimizers
+from mnist_cyclegan.fast.halves import (
     discriminator_half,
     generator_update,
     half_cycle,

@@ -23,7 +23,8 @@ from safetensors.torch import load_file
 
 from mnist_cyclegan.cyclegan.networks import Generator
 from mnist_cyclegan.cyclegan.pool import ImagePool
-from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
+from mnist_cyclegan.cyclegan.step import build_optimizers
+from mnist_cyclegan.fast.halves import train_step
 from mnist_cyclegan.training.checkpoint import load_checkpoint, read_checkpoint_settings
 from mnist_cyclegan.variants.factory import build_networks
 from mnist_cyclegan.variants.two_tone import TwoToneGenerator
@@ -235,9 +236,9 @@ def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
     from dataclasses import replace
 
     from mnist_cyclegan.config import TrainSettings
-    from mnist_cyclegan.cyclegan.step import generator_update, one_after_the_other
     from mnist_cyclegan.data import load_mnist
     from mnist_cyclegan.domains import draw_colors, render
+    from mnist_cyclegan.fast.halves import generator_update, one_after_the_other
     from mnist_cyclegan.variants.factory import build_networks
     from mnist_cyclegan.variants.identity import as_input, identity_loss
     from mnist_cyclegan.variants.step import plans_for

@@ -12,7 +12,7 @@ from torch import nn
 
 from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Generator
-from mnist_cyclegan.cyclegan.step import HalfPlan, reference_plans
+from mnist_cyclegan.fast.halves import HalfPlan, reference_plans
 from mnist_cyclegan.variants.factory import define_generator
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 from mnist_cyclegan.variants.step import plans_for

@@ -117,14 +117,14 @@ FINDINGS = (
     ),
     Finding(
         "judges", "one discriminator judges the other domain's fakes",
-        "mnist_cyclegan/cyclegan/step.py",
+        "mnist_cyclegan/fast/halves.py",
         "half(nets.g_ab, nets.g_ba, nets.d_b, real_a, noise_b)",
         "half(nets.g_ab, nets.g_ba, nets.d_a, real_a, noise_b)",
         ("tests/test_design.py::test_each_discriminator_judges_its_own_domain",),
     ),
     Finding(
         "d-grad", "the generator update also fills the discriminators' gradients",
-        "mnist_cyclegan/cyclegan/step.py",
+        "mnist_cyclegan/fast/halves.py",
         "    params = nets.generators()\n",
         "    params = [*nets.generators(), *nets.d_a.parameters(), *nets.d_b.parameters()]\n",
         ("tests/test_design.py::test_no_discriminator_gradient_in_the_generator_update_and_none_the_other_way",),  # noqa: E501

@@ -1,7 +1,7 @@
 """Side by side: a training step's two independent halves on two CPU threads.
 
 A CycleGAN update splits into two halves that share no intermediate tensor
-(mnist_cyclegan/cyclegan/step.py): a → G_ab → G_ba with D_b judging the fake beside
+(mnist_cyclegan/fast/halves.py): a → G_ab → G_ba with D_b judging the fake beside
 b → G_ba → G_ab with D_a, and D_a's loss beside D_b's. On a small CPU, PyTorch's kernels use
 the cores less well when they split each operation between them than when each core runs a
 half of its own. What side by side gains is measured by `python benchmarks/bench_train.py`

@@ -20,8 +20,9 @@ from mnist_cyclegan.config import RunOptions, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pixels import to_model
 from mnist_cyclegan.cyclegan.pool import ImagePool
-from mnist_cyclegan.cyclegan.step import build_optimizers, train_step
+from mnist_cyclegan.cyclegan.step import build_optimizers
 from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.fast.halves import train_step
 from mnist_cyclegan.training import distributed
 from mnist_cyclegan.training.averaging import average_for
 from mnist_cyclegan.training.batches import TrainingData, training_data, with_size_read

@@ -1,4 +1,4 @@
-"""What a run's settings add to the reference step: its half-cycles' plans (cyclegan/step.py).
+"""What a run's settings add to the reference step: its half-cycles' plans (fast/halves.py).
 
 For each batch, before the halves start: noise for the fakes on their way back (drawn first, in
 a fixed order: two threads would race for the random generator), the palettes a two-tone head
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.config import TrainSettings
-from mnist_cyclegan.cyclegan.step import HalfPlan, StepPlans, Term, reference_plans
+from mnist_cyclegan.fast.halves import HalfPlan, StepPlans, Term, reference_plans
 from mnist_cyclegan.variants.cycle_noise import cycle_noise, jitter
 from mnist_cyclegan.variants.identity import identity_loss
 from mnist_cyclegan.variants.shape_term import shape_loss
