@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
-from typed_digits import typed_digits  # benchmarks/, beside this script
 
 from mnist_cyclegan.data import load_mnist
 
@@ -79,6 +78,8 @@ def dejavu_digits(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
     faces = sorted(FONTS.glob("DejaVu*.ttf"))
     if not faces:
         raise SystemExit(f"{FONTS}: no DejaVu fonts (apt-get install fonts-dejavu-core)")
+    from typed_digits import typed_digits  # benchmarks/, beside this script when it runs
+
     return typed_digits(count, rng, faces)
 
 

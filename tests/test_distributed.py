@@ -67,7 +67,7 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tmp_pat
     the 1-thread run bit for bit, which is no noise floor.)
     Both spreads are single draws of a chaotic process: over seeds 0-5 their ratio measured
     0.89-1.05, and 1.6 once (seed 0, after a change of rounding in fp32 convs;
-    `python benchmarks/ddp_noise_sweep.py`). So the test sums the spreads of two seeds before
+    `python experiments/ddp_noise_sweep.py`). So the test sums the spreads of two seeds before
     comparing them.
     """
     spread = floor = 0.0

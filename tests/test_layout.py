@@ -77,3 +77,22 @@ def test_the_layout_page_names_every_module_and_only_files_that_exist():
     modules = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")}
     unnamed = {m for m in modules if not m.endswith("__init__.py")} - set(named)
     assert unnamed <= {"__main__.py"}, unnamed
+
+
+def test_benchmarks_holds_what_benchmarks_md_runs_and_nothing_else():
+    """Every script in benchmarks/ is named on BENCHMARKS.md or README, or run by one that is
+    (gpu_check.sh runs time_to_quality.py); experiments behind docs/measurements.md live in
+    experiments/, each named on its README."""
+    root = PACKAGE.parent
+    pages = (root / "BENCHMARKS.md").read_text() + (root / "README.md").read_text()
+    named = set(re.findall(r"benchmarks/([\w.-]+)", pages))
+    scripts = {path.name for path in (root / "benchmarks").iterdir() if path.is_file()}
+    called = {
+        m
+        for name in named & scripts
+        for m in re.findall(r"benchmarks/([\w.-]+)", (root / "benchmarks" / name).read_text())
+    }
+    assert scripts - named - called == set()
+    listed = (root / "experiments" / "README.md").read_text()
+    experiments = {path.name for path in (root / "experiments").iterdir()} - {"README.md"}
+    assert {name for name in experiments if f"`{name}`" not in listed} == set()

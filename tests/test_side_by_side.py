@@ -134,7 +134,7 @@ def test_side_by_side_steps_repeat_bit_for_bit_in_bf16(preset):
     oneDNN's CPU weight gradients, which differed by one bf16 step from run to run while the
     halves ran at once (the discriminator's first conv; the quick generator's stem and first
     down conv): each conv now takes its weight gradient as a GEMM or under gemm_conv's lock.
-    `benchmarks/repeat_check.py --no-lock` shows how often runs differ without it."""
+    `experiments/repeat_check.py --no-lock` shows how often runs differ without it."""
     settings = replace(TrainSettings.preset(preset), pool_size=4, batch_size=16)
     if preset == "reference":
         settings = replace(settings, net=replace(settings.net, gen_width=8, res_blocks=1))

@@ -3,7 +3,7 @@
 On CPUs with AVX512-BF16 but no AMX, PyTorch's oneDNN kernels for a bf16 convolution's weight
 gradient take 1.3-1.9× as long as a bf16 matrix product of the same size (im2col included),
 and computing both gradients in one call is slower than the two apart
-(`python benchmarks/conv_grads.py`).
+(`python experiments/conv_grads.py`).
 So in that case the weight gradient is taken as im2col (a strided view, one copy) times the
 output gradient, and the input gradient stays with oneDNN. Forward is untouched, and on CUDA
 this is a plain `nn.Conv2d`; the parameters and their names are the same, so weight files do
@@ -160,7 +160,7 @@ class PhasedConv2d(nn.Conv2d):
 
 class LockedGradConv2d(PhasedConv2d):
     """`nn.Conv2d` (no padding, dilation or groups) whose CPU weight gradient holds the lock:
-    for the convs where oneDNN's weight gradient beats the GEMM one (benchmarks/conv_grads.py).
+    for the convs where oneDNN's weight gradient beats the GEMM one (experiments/conv_grads.py).
     With few output channels and stride 1, on the CPU it computes by output phases."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

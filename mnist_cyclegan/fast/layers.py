@@ -52,7 +52,7 @@ class PhaseUpsample(UpsampleSame):
     the output, then depth-to-space. Same parameters (an `nn.ConvTranspose2d`'s) and sums.
 
     On the CPU that is 3.5-6× faster than PyTorch's transposed conv forward and 1.6-2.6× with
-    the backward pass (benchmarks/conv_grads.py), and it writes exactly 2H×2W instead of
+    the backward pass (experiments/conv_grads.py), and it writes exactly 2H×2W instead of
     (2H+1)×(2W+1) and then cropping.
     Output row 2m takes kernel rows 2 and 0 from input rows m-1 and m; row 2m+1 takes rows 3
     (a zero) and 1 from input rows m-1 and m; columns likewise. Flipped, the kernel padded to

@@ -2,7 +2,7 @@
 
 The discriminator's third and fourth convs read 7×7 and 4×4 maps padded to 10×10 and 7×7, so
 their 4×4 kernels multiply zeros in 34% and 44% of their multiply-adds (`python
-benchmarks/conv_grads.py`, last table), and they are the discriminator's costliest layers.
+experiments/conv_grads.py`, last table), and they are the discriminator's costliest layers.
 oneDNN computes those zeros. Here, in bf16 on the CPU, each group of output rows that reads the
 same kernel rows is one matrix product over only those rows (im2col of the rows that hold
 data, times the matching slice of the kernel), which drops the zero rows: a quarter of the

@@ -2,12 +2,12 @@
 
 oneDNN's CPU kernels work in blocks of 16 output channels: a 7×7 conv from 32 channels to 1 or
 3 (the generator's head, and the input gradient of its 1- or 3-channel stem) takes as long as
-one to 16 channels (`python benchmarks/layer_forms.py`, part 1), so most of its time is spent
+one to 16 channels (`python experiments/layer_forms.py`, part 1), so most of its time is spent
 on channels that do not exist. Splitting the output into f×f phases fills the block instead:
 phase (p, q) of the output, pixels (f·a + p, f·b + q), is a stride-f conv of the same input
 with the kernel shifted by (p, q) in a (k + f − 1)² frame. All f² phases are one conv with
 f²·out channels and 1/f² as many output pixels, and a depth-to-space puts them back in place:
-the same sums, plus products with the frame's zeros (`python benchmarks/conv_grads.py`, third
+the same sums, plus products with the frame's zeros (`python experiments/conv_grads.py`, third
 table, has the timings).
 """
 

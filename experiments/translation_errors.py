@@ -2,7 +2,7 @@
 by the target's reader against the inputs read by their own domain's reader, and a grid of the
 inputs whose digit the translation lost (docs/measurements.md, "Your own image sets").
 
-    python benchmarks/translation_errors.py WEIGHTS [--split val|test] [--grid lost.png]
+    python experiments/translation_errors.py WEIGHTS [--split val|test] [--grid lost.png]
         [--direction a2b|b2a]
 
 Per direction it prints the shares of inputs both readers get right, those only the input's

@@ -1,7 +1,7 @@
 """What a white digit's ink read as grey cost a generator into colored-background (issue 18,
 fourth part), on the validation digits.
 
-    python benchmarks/pale_ink.py RUN/weights.safetensors [--split val|test]
+    python experiments/pale_ink.py RUN/weights.safetensors [--split val|test]
 
 A two-tone generator paints with a palette it does not see. Up to commit ae79c1c a palette's
 ink was its image's pixel farthest from the background, which behind a pale background is one

@@ -1,6 +1,6 @@
 """The spread behind tests/test_distributed.py's gloo test, over several seeds.
 
-    python benchmarks/ddp_noise_sweep.py [--seeds 0 1 2 3 4 5]
+    python experiments/ddp_noise_sweep.py [--seeds 0 1 2 3 4 5]
 
 For each seed, the test's three tiny fp32 runs (2 gloo processes, 1 process on 1 thread,
 1 process on 2 threads one half after the other) and the mean |output difference| of the

@@ -3,7 +3,7 @@
 # MNIST (here MNIST's digits turned a quarter: shapes no upright-digit reader has seen; put your
 # own set, e.g. Fashion-MNIST's .npz, in SET), rendered with make-data into two domains, then
 # the quick preset, then eval on the set's own test images.
-#   benchmarks/own_pair.sh OUT_DIR [SEED] [STYLE]
+#   experiments/own_pair.sh OUT_DIR [SEED] [STYLE]
 set -euo pipefail
 out=${1:?usage: own_pair.sh OUT_DIR [SEED] [STYLE]}
 seed=${2:-0}

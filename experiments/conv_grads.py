@@ -5,7 +5,7 @@ the convs with few channels (phase_conv.py) and the discriminator convs that ski
 (padded_conv.py) as PyTorch's conv against mnistgan's module; last, for the layers with zero
 ("same") padding, the share of their multiply-adds that read a zero.
 
-    python benchmarks/conv_grads.py [--precision bf16|fp32] [--batch 64]
+    python experiments/conv_grads.py [--precision bf16|fp32] [--batch 64]
 
 Each row is one convolution shape of the reference step (input already padded, as the networks
 pad it), with channels-last tensors; medians of 15 calls after 3 warm-up calls, milliseconds.

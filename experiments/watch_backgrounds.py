@@ -1,6 +1,6 @@
 """What the failure watch's background check reads on finished models (issue 18, third part).
 
-    python benchmarks/watch_backgrounds.py RUN/weights.safetensors [...]
+    python experiments/watch_backgrounds.py RUN/weights.safetensors [...]
 
 For each model: the spread of its outputs where its inputs show background, on the watch's
 first 64 test digits of each domain, with batch statistics, as `train` reads it mid-run

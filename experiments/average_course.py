@@ -1,6 +1,6 @@
 """The live and the averaged generators' backgrounds through a quick run (issue 18, fifth part).
 
-    python benchmarks/average_course.py OUT [SEED] [DOMAIN_A] [DOMAIN_B]
+    python experiments/average_course.py OUT [SEED] [DOMAIN_A] [DOMAIN_B]
 
 Trains the quick preset (seed 1 of mnist <-> colored-background by default: the run whose live
 generators left dots) into the new folder OUT, and at each of the failure watch's checks

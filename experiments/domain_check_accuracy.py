@@ -1,6 +1,6 @@
 """How often the domain check places real images in their own domain (docs/measurements.md).
 
-    python benchmarks/domain_check_accuracy.py
+    python experiments/domain_check_accuracy.py
 
 Every domain in both styles, in colour and turned grey, and digits turned a quarter (shapes the
 check never saw), rendered from the 10,000 test digits with colours of a seed it never saw.

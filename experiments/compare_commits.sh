@@ -2,7 +2,7 @@
 # The training step's speed at two commits, measured alternately in one session so that the
 # machine's drift falls on both: bench_train.py --quick (the reference design) and with
 # --preset quick, ROUNDS times each, at BEFORE (a git worktree) and at the working tree.
-#   bash benchmarks/compare_commits.sh 780cbba [ROUNDS] [PRESETS, default "reference quick"]
+#   bash experiments/compare_commits.sh 780cbba [ROUNDS] [PRESETS, default "reference quick"]
 set -euo pipefail
 before=${1:?a commit to compare with}
 rounds=${2:-2}

@@ -1,8 +1,8 @@
 """Where the reference training step spends its time, per operator and per input shape.
 
-    python benchmarks/profile_step.py [--precision bf16|fp32] [--no-channels-last] [--wgrad-clock]
-    python benchmarks/profile_step.py --threads 1
-    python benchmarks/profile_step.py --preset quick
+    python experiments/profile_step.py [--precision bf16|fp32] [--no-channels-last] [--wgrad-clock]
+    python experiments/profile_step.py --threads 1
+    python experiments/profile_step.py --preset quick
 
 Two profiled steps (after two warm-up steps) of mnistgan's step at batch 64 on the CPU, for the
 reference design or the quick preset's (with its identity term).

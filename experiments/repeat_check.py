@@ -1,8 +1,8 @@
 """Do fresh side-by-side steps repeat bit for bit? Counts the runs whose gradients differ from
 the first run's, with the oneDNN weight-gradient lock (gemm_conv.py) on or off.
 
-    python benchmarks/repeat_check.py --preset quick --runs 12
-    python benchmarks/repeat_check.py --preset quick --runs 12 --no-lock
+    python experiments/repeat_check.py --preset quick --runs 12
+    python experiments/repeat_check.py --preset quick --runs 12 --no-lock
 
 `--no-lock` replaces the lock by a no-op and gives the discriminator's first conv oneDNN's
 weight gradient again: the setting in which the race was found.

@@ -1,6 +1,6 @@
 """The layer forms weighed for phase_conv.py, padded_conv.py and PhaseUpsample, timed on one core.
 
-    python benchmarks/layer_forms.py [--threads 1]
+    python experiments/layer_forms.py [--threads 1]
 
 1. oneDNN's channel blocks: a 7×7 conv from 32 channels to 1, 3 and 16 channels takes about
    the same time, so a 1- or 3-channel conv wastes most of it (why phase_conv.py exists).

@@ -1,6 +1,6 @@
 """Time rendering all 70,000 digits per domain: vectorised `render` against a per-image loop.
 
-Run: python benchmarks/bench_make_data.py   (prints one row per domain and style)
+Run: python experiments/bench_make_data.py   (prints one row per domain and style)
 The loop baseline is the natural per-image numpy code (one np.where per image), not a pixel loop.
 """
 

@@ -1,6 +1,6 @@
 """What the quick preset's candidate changes cost per training pair, in one process.
 
-    python benchmarks/bench_quick_variants.py [--repeats 7]
+    python experiments/bench_quick_variants.py [--repeats 7]
 
 Times mnistgan's step for an earlier quick preset (P1), the changes docs/measurements.md tried on
 it (identity loss, larger batch, narrower discriminator: P2), the two generator inputs added
