@@ -39,7 +39,27 @@ from mnist_cyclegan.train_options import (
 from mnist_cyclegan.train_options import option as _option
 from mnist_cyclegan.version import __version__
 
+
+class UntypedHelp:
+    """Lists -h/--help without a type: Typer shows a bare flag's as `<bool>`."""
+
+    def get_help_option(self, ctx):
+        help_option = super().get_help_option(ctx)
+        if help_option is not None:
+            help_option.metavar = ""
+        return help_option
+
+
+class Command(UntypedHelp, typer.core.TyperCommand):
+    """Each `mnistgan` command."""
+
+
+class Group(UntypedHelp, typer.core.TyperGroup):
+    """`mnistgan` itself."""
+
+
 app = typer.Typer(
+    cls=Group,
     name="mnistgan",
     help="Unpaired image-to-image translation between MNIST domains with CycleGAN.",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -59,14 +79,16 @@ def _version(value: bool) -> None:
 def root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version.", metavar=""
+        ),
     ] = False,
 ) -> None:
     """Unpaired image-to-image translation between MNIST domains with CycleGAN."""
     show_warnings()
 
 
-@app.command("make-data")
+@app.command("make-data", cls=Command)
 def make_data(
     domain: Annotated[str, typer.Option(help=f"Domain to render: {', '.join(DOMAINS)}.")],
     style: Annotated[str, typer.Option(help=f"Rendering: {', '.join(STYLES)}.")] = "threshold",
@@ -116,7 +138,7 @@ def make_data(
     print_made_data(f"{domain} ({style}, seed {seed})", arrays, out, preview, started)
 
 
-@app.command()
+@app.command(cls=Command)
 def translate(
     weights: Annotated[str, typer.Argument(help="weights.safetensors, or a bundled model's name.")],
     inputs: Annotated[str, typer.Argument(help="An image, a folder of images, or a glob.")],
@@ -152,7 +174,7 @@ def translate(
     )
 
 
-@app.command("eval")
+@app.command("eval", cls=Command)
 def evaluate_command(
     weights: Annotated[str, typer.Argument(help="weights.safetensors, or a bundled model's name.")],
     json_out: Annotated[
@@ -203,7 +225,7 @@ def evaluate_command(
     print_scores(results)
 
 
-@app.command()
+@app.command(cls=Command)
 def export(
     weights: Annotated[str, typer.Argument(help="weights.safetensors, or a bundled model's name.")],
     out: Annotated[Path, _option("The .onnx file to write.")],
@@ -241,7 +263,7 @@ def export(
     )
 
 
-@app.command()
+@app.command(cls=Command)
 def models() -> None:
     """List the models that ship with mnistgan (use a name wherever weights are asked for)."""
     from mnist_cyclegan.pretrained import bundled_models
@@ -251,7 +273,7 @@ def models() -> None:
         console.print(f"{model.name}: model card {model.folder / 'README.md'}")
 
 
-@app.command()
+@app.command(cls=Command)
 def demo(
     weights: Annotated[
         str | None, _option("A weights file or bundled name (default: every bundled model).")
@@ -283,7 +305,7 @@ def demo(
         server.server_close()
 
 
-app.command()(train)  # train_command.py: its options and the run
+app.command(cls=Command)(train)  # train_command.py: its options and the run
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ DomainB = Annotated[
 RunFolder = Annotated[
     Path | None, option("Run folder. (default: runs/A-to-B)", rich_help_panel=RUN)
 ]
-Device = Annotated[str, option("auto, cpu, cuda or cuda:N.", rich_help_panel=RUN)]
+Device = Annotated[str, option("auto, cpu, cuda or cuda:N.", rich_help_panel=RUN, metavar="DEVICE")]
 Steps = Annotated[
     int | None,
     option("Stop after N optimisation steps in all (also on resume).", rich_help_panel=RUN),
