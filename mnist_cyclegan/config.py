@@ -52,7 +52,7 @@ def first_failure(checks: list[tuple[bool, str]]) -> str | None:
     return next((message for ok, message in checks if not ok), None)
 
 
-HEADS = ("sigmoid", "tanh", "attention", "two-tone")  # variants/heads.py builds each
+HEADS = ("sigmoid", "tanh", "attention", "two-tone")  # variants/factory.py builds each
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class TrainSettings:
     lr_decay_epochs: int = 0  # linear decay to 0 over the last N epochs (0: constant)
     seed: int = 0  # data split, weights, order, pools
     precision: str = "bf16"  # autocast, ~2x the fp32 step of the reference (docs/measurements.md)
-    validation: bool = False  # True: leave the validation digits out of training (data.py)
+    validation: bool = False  # True: hold the validation digits out (data/domain_arrays.py)
     # Additions, not in the reference (variants/); 0 is off.
     lambda_identity: float = 0.0  # the identity term's weight (variants/identity.py)
     lambda_shape: float = 0.0  # the shape term's weight (variants/shape_term.py)

@@ -280,10 +280,6 @@ def matching_channels(train: Split, test: Split) -> tuple[Split, Split]:
     return splits[0], splits[1]
 
 
-def grey_of(images: np.ndarray) -> np.ndarray:
-    return images[..., 0] if images.ndim == 4 else images
-
-
 def is_grey_in_colour(images: np.ndarray) -> bool:
     if images.ndim == 3:
         return True

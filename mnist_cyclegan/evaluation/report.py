@@ -11,7 +11,6 @@ from PIL import Image, ImageDraw
 
 from mnist_cyclegan.atomic import Staged
 from mnist_cyclegan.images import grid, to_rgb, upscale
-from mnist_cyclegan.plots import save_image
 
 ROWS = ("input", "output", "cycle", "truth")
 METRIC_LINES = (
@@ -79,10 +78,6 @@ def report_sheet(panels: list[Image.Image]) -> Image.Image:
         sheet.paste(panel, (0, top))
         top += panel.height
     return sheet
-
-
-def save_report(path: Path, panels: list[Image.Image]) -> None:
-    save_image(path, report_sheet(panels))
 
 
 def write_eval_outputs(results, samples, meta, *, json_out: Path | None, report: Path | None):

@@ -179,7 +179,7 @@ def held_out_outputs(
 def far_backgrounds(inputs: torch.Tensor) -> np.ndarray:
     """Where each uint8 N×C×H×W input shows background two or more pixels from its figure,
     N×H×W bool: there its translation should be one flat colour, as the figure keeps its place
-    in every pair. Read from the input itself (palette.figure_map), so files work as MNIST does."""
+    in every pair. Read from the input itself (figures.figure_map), so files work as MNIST does."""
     figure = figure_map(inputs.float() / 255.0)[:, 0] > FIGURE_TOUCHES
     return far_background(figure.cpu().numpy())
 

@@ -4,8 +4,8 @@ in the output's channels, so the digit's core, whose grey levels the other domai
 copied instead of redrawn.
 
 No preset uses it any more: the quick preset's two-tone output replaced it (docs/measurements.md,
-issue 18, second part). It stays because the bundled model `mnist-colored-background` and files of
-earlier releases were made with it; tests/test_nets.py checks what the mask copies.
+issue 18, second part). It stays because files of earlier releases were made with it;
+tests/test_nets.py checks what the mask copies.
 """
 
 from __future__ import annotations
@@ -43,8 +43,7 @@ class AttentionGenerator(GeneratorWithAdditions):
     def copy_of(self, image: torch.Tensor) -> torch.Tensor:
         """The input in the output's channels: grey repeated into RGB, RGB averaged to grey.
         The channel mean, not the luma the rest of the tool uses (channels.py): it is the rule
-        this head's files were trained under, and luma moves the bundled model's
-        colored-background -> mnist PSNR by 0.27 dB (tests/test_bundled.py)."""
+        this head's files were trained under, and a file's translations stay what they were."""
         if image.shape[1] == self.out_channels:
             return image
         if self.out_channels == 1:
