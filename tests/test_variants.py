@@ -93,3 +93,67 @@ def test_the_reference_class_refuses_settings_it_would_ignore():
         Generator(1, 3, NetSettings(median_offset=True))
     with pytest.raises(TypeError, match="no palette"):
         define_generator(1, 3, NetSettings(long_skip=True))(torch.rand(1, 1, 8, 8), torch.ones(1))
+
+
+# -- the registry: one line plugs a variant in --------------------------------------------------
+
+INFRASTRUCTURE = {"__init__", "factory", "generator", "registry", "step", "variant"}
+
+
+def test_the_registry_lists_every_variant_with_its_settings_and_logged_names():
+    from pathlib import Path
+
+    from mnist_cyclegan.training.run_folder import LOSS_NAMES
+    from mnist_cyclegan.variants import registry
+
+    folder = Path(registry.__file__).parent
+    files = {path.stem for path in folder.glob("*.py")} - INFRASTRUCTURE
+    modules = {}
+    for stem in files:
+        module = __import__(f"mnist_cyclegan.variants.{stem}", fromlist=["VARIANT"])
+        modules[stem] = module.VARIANT  # every addition file declares itself
+    listed = set(registry.VARIANTS)
+    assert set(modules.values()) == listed, sorted(files)
+    assert len({variant.name for variant in registry.VARIANTS}) == len(registry.VARIANTS)
+    reference = TrainSettings()
+    for variant in registry.VARIANTS:
+        for name in variant.settings:
+            owner, field = (
+                (reference.net, name[4:]) if name.startswith("net.") else (reference, name)
+            )
+            assert hasattr(owner, field), (variant.name, name)
+        assert set(variant.logged) <= set(LOSS_NAMES), variant.name
+        assert not variant.is_on(reference), variant.name  # the reference turns none on
+    assert registry.logged_columns() == ("identity",)
+    quick = TrainSettings.preset("quick")
+    on = {variant.name for variant in registry.VARIANTS if variant.is_on(quick)}
+    assert on == {"identity term", "cycle noise", "two-tone head", "long skip", "median offset"}
+
+
+def test_a_term_declared_in_one_file_and_registered_in_one_line_is_summed_by_the_step(
+    monkeypatch,
+):
+    """What a new addition costs: a Variant with its term, and its line in the registry. Here
+    a term of weight 3 whose value is the mean of G(x): the half-cycle's total grows by 3 × it."""
+    from mnist_cyclegan.cyclegan.networks import build_networks
+    from mnist_cyclegan.fast.halves import Term, half_cycle
+    from mnist_cyclegan.variants import registry, step
+    from mnist_cyclegan.variants.variant import Variant
+
+    def brightness(settings, context):
+        return Term("brightness", 3.0, lambda g, f, real_x, fake_y: fake_y.float().mean())
+
+    toy = Variant("brightness", (), lambda settings: True, changes_step=True, term=brightness)
+    monkeypatch.setattr(step, "VARIANTS", (*registry.VARIANTS, toy))
+    settings = replace(TrainSettings(), precision="fp32")
+    nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"))
+    real_a, _ = batches()
+    plan_a2b, _ = plans_for(settings)(*batches())
+    assert [term.name for term in plan_a2b.terms] == ["brightness"]
+    torch.manual_seed(0)
+    with_term = half_cycle(nets.g_ab, nets.g_ba, nets.d_b, real_a, settings, plan_a2b)
+    torch.manual_seed(0)
+    without = half_cycle(nets.g_ab, nets.g_ba, nets.d_b, real_a, settings, HalfPlan())
+    expected = without.total + 3.0 * with_term.fake.mean()
+    assert torch.allclose(with_term.total, expected, atol=1e-6)
+    assert torch.allclose(with_term.term("brightness"), with_term.fake.mean())

@@ -23,6 +23,7 @@ from mnist_cyclegan.atomic import TEMPORARY, remove_stale_temporaries, write_tex
 from mnist_cyclegan.cyclegan.step import DISCRIMINATOR_LOSSES, GENERATOR_LOSSES
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.plots import in_a_row, panel, save_image
+from mnist_cyclegan.variants.registry import logged_columns
 
 try:
     import fcntl
@@ -42,9 +43,9 @@ RUN_FILES = {
 }
 SAMPLE = re.compile(r"^epoch-\d{3,}\.png$")
 
-# The columns of the loss log (losses.csv, the checkpoint's history): the step's losses, with
-# the identity term's (variants/identity.py; 0 where it is off) among them since the first run.
-LOGGED_TERMS = ("identity",)
+# The columns of the loss log (losses.csv, the checkpoint's history): the step's losses, and
+# the columns the variants add (variants/registry.py; each 0 where it is off).
+LOGGED_TERMS = logged_columns()
 LOSS_NAMES = (*GENERATOR_LOSSES, *LOGGED_TERMS, *DISCRIMINATOR_LOSSES)
 
 

@@ -16,6 +16,7 @@ from torch import nn
 from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.figures import WholeImage
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
+from mnist_cyclegan.variants.variant import Variant
 
 
 class AttentionGenerator(GeneratorWithAdditions):
@@ -49,3 +50,10 @@ class AttentionGenerator(GeneratorWithAdditions):
         if self.out_channels == 1:
             return image.mean(dim=1, keepdim=True)
         return image.expand(-1, self.out_channels, -1, -1)
+
+
+VARIANT = Variant(
+    name="attention head",
+    settings=("net.head",),
+    is_on=lambda settings: settings.net.head == "attention",
+)

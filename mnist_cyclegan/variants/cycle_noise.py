@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from mnist_cyclegan.variants.variant import Variant
+
 
 def cycle_noise(shape: torch.Size, std: float, device: torch.device) -> torch.Tensor | None:
     """Noise for a batch of fakes; None at std 0. Drawn in fp32 and in element order, so it
@@ -21,3 +23,11 @@ def cycle_noise(shape: torch.Size, std: float, device: torch.device) -> torch.Te
 
 def jitter(images: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
     return images if noise is None else images + noise
+
+
+VARIANT = Variant(
+    name="cycle noise",
+    settings=("cycle_noise",),
+    is_on=lambda settings: bool(settings.cycle_noise),
+    changes_step=True,  # noise drawn for each batch before its halves (step.py)
+)

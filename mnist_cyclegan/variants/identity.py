@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import torch
 
+from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.losses import l1
+from mnist_cyclegan.fast.halves import Term
 from mnist_cyclegan.variants.two_tone import with_palette
+from mnist_cyclegan.variants.variant import HalfContext, Variant
 
 
 def as_input(images: torch.Tensor, channels: int) -> torch.Tensor | None:
@@ -38,3 +41,22 @@ def identity_loss(
     if source is None:
         return target.new_zeros(())
     return l1(with_palette(generator, source, palette).float(), target)
+
+
+def identity_term(settings: TrainSettings, context: HalfContext) -> Term:
+    """|F(x) − x| for the half-cycle's F, a two-tone F painting with x's own palette."""
+
+    def value(g, f, real_x, fake_y) -> torch.Tensor:
+        return identity_loss(f, real_x, fake_y.shape[1], context.palette_own)  # |F(x) − x|
+
+    return Term("identity", settings.lambda_identity, value)
+
+
+VARIANT = Variant(
+    name="identity term",
+    settings=("lambda_identity",),
+    is_on=lambda settings: bool(settings.lambda_identity),
+    changes_step=True,
+    logged=("identity",),
+    term=identity_term,
+)

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import torch
 
+from mnist_cyclegan.variants.variant import Variant
+
 
 def join(decoded: torch.Tensor, stem: torch.Tensor) -> torch.Tensor:
     """The body's output with the stem's features added (same width and size)."""
     return decoded + stem
+
+
+VARIANT = Variant(
+    name="long skip",
+    settings=("net.long_skip",),
+    is_on=lambda settings: settings.net.long_skip,
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from mnist_cyclegan.figures import minus_median
+from mnist_cyclegan.variants.variant import Variant
 
 
 def stem_inputs(in_channels: int) -> int:
@@ -21,3 +22,10 @@ def with_offset(x: torch.Tensor, median: torch.Tensor | None = None) -> torch.Te
     """x with |x − its per-channel median| beside it, N×2C×H×W (`median`: a whole image's,
     where x is a tile of it)."""
     return torch.cat([x, minus_median(x, median).abs()], dim=1)
+
+
+VARIANT = Variant(
+    name="median offset",
+    settings=("net.median_offset",),
+    is_on=lambda settings: settings.net.median_offset,
+)

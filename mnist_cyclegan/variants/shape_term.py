@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import torch
 
+from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.losses import l1
+from mnist_cyclegan.fast.halves import Term
 from mnist_cyclegan.figures import figure_map, image_median
+from mnist_cyclegan.variants.variant import HalfContext, Variant
 
 
 def ink(images: torch.Tensor) -> torch.Tensor:
@@ -24,3 +27,19 @@ def ink(images: torch.Tensor) -> torch.Tensor:
 def shape_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """|ink(G(x)) − ink(x)|."""
     return l1(ink(fake), ink(real))
+
+
+def shape_term(settings: TrainSettings, context: HalfContext) -> Term:
+    def value(g, f, real_x, fake_y) -> torch.Tensor:
+        return shape_loss(fake_y, real_x)  # |ink(G(x)) − ink(x)|
+
+    return Term("shape", settings.lambda_shape, value)
+
+
+VARIANT = Variant(
+    name="shape term",
+    settings=("lambda_shape",),
+    is_on=lambda settings: bool(settings.lambda_shape),
+    changes_step=True,
+    term=shape_term,
+)

@@ -3,7 +3,8 @@
 For each batch, before the halves start: noise for the fakes on their way back (drawn first, in
 a fixed order: two threads would race for the random generator), the palettes a two-tone head
 paints with (a real target image's for G(x), the input's own for F(G(x))), and the further
-generator terms the settings weigh, summed by the half-cycle in this order: identity, shape.
+generator terms of every variant the settings turn on, summed by the half-cycle in the
+registry's order (registry.py).
 """
 
 from __future__ import annotations
@@ -14,20 +15,15 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.config import TrainSettings
-from mnist_cyclegan.fast.halves import HalfPlan, StepPlans, Term, reference_plans
+from mnist_cyclegan.fast.halves import HalfPlan, StepPlans, reference_plans
 from mnist_cyclegan.variants.cycle_noise import cycle_noise, jitter
-from mnist_cyclegan.variants.identity import identity_loss
-from mnist_cyclegan.variants.shape_term import shape_loss
+from mnist_cyclegan.variants.registry import VARIANTS
 from mnist_cyclegan.variants.two_tone import estimate_palette, with_palette
+from mnist_cyclegan.variants.variant import HalfContext
 
 
 def adds_to_the_step(settings: TrainSettings) -> bool:
-    return bool(
-        settings.cycle_noise
-        or settings.lambda_identity
-        or settings.lambda_shape
-        or settings.net.head == "two-tone"
-    )
+    return any(variant.changes_step and variant.is_on(settings) for variant in VARIANTS)
 
 
 def plans_for(settings: TrainSettings) -> StepPlans:
@@ -68,14 +64,10 @@ def half_plan(
     def back(f: nn.Module, fake_y: torch.Tensor) -> torch.Tensor:
         return with_palette(f, jitter(fake_y, noise), palette_own)  # F(G(x) + noise)
 
-    def identity(g, f, real_x, fake_y) -> torch.Tensor:
-        return identity_loss(f, real_x, fake_y.shape[1], palette_own)  # |F(x) − x|
-
-    def shape(g, f, real_x, fake_y) -> torch.Tensor:
-        return shape_loss(fake_y, real_x)  # |ink(G(x)) − ink(x)|
-
-    terms = [
-        Term("identity", settings.lambda_identity, identity),
-        Term("shape", settings.lambda_shape, shape),
-    ]
-    return HalfPlan(forward, back, tuple(term for term in terms if term.weight))
+    context = HalfContext(palette_target, palette_own)
+    terms = tuple(
+        variant.term(settings, context)
+        for variant in VARIANTS
+        if variant.term is not None and variant.is_on(settings)
+    )
+    return HalfPlan(forward, back, terms)

@@ -30,6 +30,7 @@ from torch import nn
 from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.figures import WholeImage, figure_map, frame_median
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
+from mnist_cyclegan.variants.variant import Variant
 
 BANK_SIZE = 4096  # palettes a generator keeps of its target domain's real images (96 KB)
 MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a dim ink to white
@@ -246,3 +247,11 @@ class TwoToneGenerator(GeneratorWithAdditions):
         from run to run (tests/test_side_by_side.py). N×2×C → N×width."""
         weight, bias = self.palette_in.weight, self.palette_in.bias
         return (palette.flatten(1).float()[:, None, :] * weight[None]).sum(dim=2) + bias
+
+
+VARIANT = Variant(
+    name="two-tone head",
+    settings=("net.head", "net.flat_figures"),
+    is_on=lambda settings: settings.net.head == "two-tone",
+    changes_step=True,  # palettes of real images for each half-cycle (step.py)
+)
