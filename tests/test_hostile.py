@@ -212,6 +212,24 @@ CHECKPOINTS = {
         ),
         "betas",
     ),
+    "loss-columns-not-names": (
+        checkpoint_edit(
+            lambda p, out: with_meta(p, out, lambda m: m.update({"loss_columns": [1, 2]}))
+        ),
+        "loss columns",
+    ),
+    "loss-columns-twice": (
+        checkpoint_edit(
+            lambda p, out: with_meta(p, out, lambda m: m.update({"loss_columns": ["d_a"] * 7}))
+        ),
+        "loss columns",
+    ),
+    "loss-columns-beside-history": (
+        checkpoint_edit(
+            lambda p, out: with_meta(p, out, lambda m: m.update({"loss_columns": ["d_a", "d_b"]}))
+        ),
+        "history",
+    ),
     "not-a-checkpoint": (
         checkpoint_edit(lambda p, out: shutil.copy(p.parent / "weights.safetensors", out)),
         "mnistgan-checkpoint",

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from conftest import (
@@ -110,6 +111,48 @@ def test_stop_and_resume_is_bit_identical_on_cpu(runner, tmp_path, averaging, tw
         load_file(str(split / "weights.safetensors")),
     )
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.parametrize("change", ["a-column-fewer", "a-column-more"])
+def test_a_checkpoint_resumes_by_its_loss_columns_names(runner, tmp_path, change):
+    """A file written when the loss log had a column fewer (identity) or one more (a term
+    since removed) resumes: its columns are matched by name, a missing one reads 0."""
+    import shutil
+
+    from forge import replace_tensors, with_meta
+
+    from mnist_cyclegan.training.run_folder import LOSS_NAMES
+
+    out = tmp_path / "run"
+    assert train(runner, out, "--steps", "6", "--log-every", "2").exit_code == 0
+    path = out / "checkpoint.safetensors"
+    stored = load_file(str(path))
+    history, sums = stored["history"].numpy(), stored["epoch_sums"].numpy()
+    index = LOSS_NAMES.index("identity")
+    if change == "a-column-fewer":
+        columns = [name for name in LOSS_NAMES if name != "identity"]
+        history = np.delete(history, 2 + index, axis=1)
+        sums = np.delete(sums, index)
+    else:
+        columns = [*LOSS_NAMES, "retired"]
+        history = np.concatenate([history, np.full((len(history), 1), 7.0)], axis=1)
+        sums = np.append(sums, np.float32(7.0))
+    replace_tensors(path, tmp_path / "t.safetensors", {"history": history, "epoch_sums": sums})
+    with_meta(tmp_path / "t.safetensors", tmp_path / "m.safetensors",
+              lambda meta: meta.update({"loss_columns": columns}))  # fmt: skip
+    shutil.copy(tmp_path / "m.safetensors", path)
+    resumed = run_cli(runner, "train", "--out", out, "--resume", "--steps", "10")
+    assert resumed.exit_code == 0, resumed.output
+    after = load_file(str(path))["history"]
+    assert after.shape[1] == 2 + len(LOSS_NAMES)
+    old_rows = after[: len(history)]
+    kept = [i for i, name in enumerate(LOSS_NAMES) if name in columns]
+    from_file = [2 + columns.index(LOSS_NAMES[i]) for i in kept]
+    assert torch.equal(old_rows[:, [2 + i for i in kept]], torch.from_numpy(history[:, from_file]))
+    if change == "a-column-fewer":
+        assert torch.all(old_rows[:, 2 + index] == 0)
+    header = (out / "losses.csv").read_text().splitlines()[0].split(",")
+    assert header == ["step", "epoch", *LOSS_NAMES]
 
 
 def test_resume_refuses_changed_settings_and_missing_checkpoint(runner, tmp_path):

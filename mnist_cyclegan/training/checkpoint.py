@@ -5,7 +5,9 @@ Stored as safetensors (tensors) plus JSON metadata (settings and step), so resum
 unpickles anything and a resumed CPU run is bit-identical to an unbroken one. Before a byte of
 tensor data is read, every tensor the header lists is compared with what this run's networks,
 optimisers and pools hold (names, dtypes, shapes): a forged or damaged checkpoint is one clear
-line, never an optimiser walking a moment of the wrong size.
+line, never an optimiser walking a moment of the wrong size. The loss history's columns are
+stored by name, so a run resumes from a file written before the loss log gained a column (0
+where it had none) or after it lost one.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from mnist_cyclegan.training.run_folder import LOSS_NAMES
 
 CHECKPOINT_FORMAT = "mnistgan-checkpoint"
 MAX_STEP = 10**12
+MAX_LOSS_COLUMNS = 64
 Optimizers = tuple[torch.optim.Optimizer, torch.optim.Optimizer]
 
 
@@ -89,8 +92,36 @@ def save_checkpoint(
         "step": progress.step,
         "opt_g_groups": opt_g.state_dict()["param_groups"],
         "opt_d_groups": opt_d.state_dict()["param_groups"],
+        "loss_columns": list(LOSS_NAMES),
     }
     save_tensors(path, tensors, CHECKPOINT_FORMAT, meta)
+
+
+def stored_columns(file: TensorFile) -> tuple[str, ...]:
+    """The names of the file's loss columns: as it records them, or, in a file from before
+    columns had names, the columns of the log then, which were today's."""
+    columns = file.meta.get("loss_columns", list(LOSS_NAMES))
+    if (
+        not isinstance(columns, list)
+        or not 0 < len(columns) <= MAX_LOSS_COLUMNS
+        or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in columns)
+        or len(set(columns)) != len(columns)
+    ):
+        raise MnistganError(f"{file.path}: checkpoint loss columns unusable")
+    return tuple(columns)
+
+
+def by_name(values: torch.Tensor, columns: tuple[str, ...]) -> torch.Tensor:
+    """`values` (…×len(columns), the last axis the file's loss columns) in this run's columns
+    (LOSS_NAMES): the same tensor where they are the same, else a column of zeros for each
+    the file lacks; a column the file has and this run does not log is dropped."""
+    if columns == LOSS_NAMES:
+        return values
+    out = values.new_zeros((*values.shape[:-1], len(LOSS_NAMES)))
+    for index, name in enumerate(LOSS_NAMES):
+        if name in columns:
+            out[..., index] = values[..., columns.index(name)]
+    return out
 
 
 def read_checkpoint_settings(path: Path) -> TrainSettings:
@@ -109,8 +140,10 @@ def expected_entries(
     pools: tuple[ImagePool, ImagePool],
     image_size: tuple[int, int] = (28, 28),
     average: GeneratorAverage | None = None,
+    columns: tuple[str, ...] = LOSS_NAMES,
 ) -> dict[str, TensorEntry]:
-    """Every tensor a checkpoint of this run holds; None marks a size that grows as it runs."""
+    """Every tensor a checkpoint of this run holds, its loss log in `columns`; None marks a
+    size that grows as it runs."""
     expected = {
         f"{prefix}.{key}": TensorEntry.of(value)
         for prefix, module in module_tensors(nets, average).items()
@@ -129,8 +162,8 @@ def expected_entries(
         images = (None, generator.out_channels, *image_size)
         expected[f"{prefix}.images"] = TensorEntry(None, images)  # fp32, or bf16 fakes
     expected["rng.torch"] = TensorEntry.of(torch.get_rng_state())
-    expected["history"] = TensorEntry(torch.float64, (None, 2 + len(LOSS_NAMES)))
-    expected["epoch_sums"] = TensorEntry(torch.float32, (len(LOSS_NAMES),))
+    expected["history"] = TensorEntry(torch.float64, (None, 2 + len(columns)))
+    expected["epoch_sums"] = TensorEntry(torch.float32, (len(columns),))
     expected["nonfinite"] = TensorEntry(torch.uint8, (1,))
     return expected
 
@@ -145,7 +178,8 @@ def check_checkpoint(
 ) -> int:
     """Refuse a checkpoint that does not hold exactly this run's tensors; return its step."""
     optional = frozenset({"pool_a.images", "pool_b.images"})
-    file.check(expected_entries(nets, optimizers, pools, image_size, average), optional)
+    columns = stored_columns(file)
+    file.check(expected_entries(nets, optimizers, pools, image_size, average, columns), optional)
     for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
         problem = groups_problem(file.meta.get(f"{prefix}_groups"), optimizer)
         if problem is not None:
@@ -241,9 +275,11 @@ def load_checkpoint(
         torch.set_rng_state(tensors["rng.torch"])
     except RuntimeError as error:
         raise MnistganError(f"{path}: random-number state unusable ({error!s:.100})") from None
+    columns = stored_columns(file)
+    steps_and_epochs, losses = tensors["history"][:, :2], tensors["history"][:, 2:]
     return Progress(
         step=step,
-        history=tensors["history"],
-        epoch_sums=tensors["epoch_sums"].to(device),
+        history=torch.cat([steps_and_epochs, by_name(losses, columns)], dim=1),
+        epoch_sums=by_name(tensors["epoch_sums"], columns).to(device),
         nonfinite=tensors["nonfinite"].to(device).bool().reshape(()),
     )
