@@ -86,6 +86,18 @@ def test_a_labels_txt_takes_the_last_field_so_names_may_hold_spaces(tmp_path, di
     assert [int(split.classes[label]) for label in split.labels] == truth
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8"])
+def test_labels_files_in_the_encodings_spreadsheets_save_in(tmp_path, digits, encoding):
+    names = ["café.png", "naïve scan.png", "b.png"]
+    root = tmp_path / "scans"
+    truth = named_digits(root, digits, names)
+    by_name = dict(zip(sorted(names), truth, strict=True))
+    text = "".join(f'"{name}",{by_name[name]}\r\n' for name in names)
+    (root / "labels.csv").write_bytes(text.encode(encoding))  # utf-16 writes its mark
+    split = folders.read_folder_set(root, "a").train
+    assert [int(split.classes[label]) for label in split.labels] == truth
+
+
 def test_labels_that_are_digits_to_isdigit_but_not_to_int_are_class_names(runner, tmp_path, digits):
     """`²` and `①` pass str.isdigit and fail int(): they name classes; a run trains."""
     names = [f"{i}.png" for i in range(8)]
@@ -112,8 +124,8 @@ def hostile_labels(root: Path, case: str) -> tuple[str, ...]:
     if case == "an-unclosed-quote-too-long":
         (root / "labels.csv").write_text('0.png,1\n"1.png,' + "x" * 200_000 + "\n")
         return ("labels.csv", "line")
-    if case == "not-utf-8":
-        (root / "labels.csv").write_bytes(b"0.png,\xff\xfe1\n")
+    if case == "not-text":
+        (root / "labels.csv").write_bytes(b"0.png,\x81\x8d\xc3\n")  # nor UTF-8, nor cp1252
         return ("labels.csv", "UTF-8")
     if case == "a-row-without-a-label":
         (root / "labels.txt").write_text("0.png 1\n1.png\n")
@@ -129,7 +141,7 @@ def hostile_labels(root: Path, case: str) -> tuple[str, ...]:
 
 
 LABEL_CASES = ["two-labels-for-one-image", "a-number-of-5000-digits", "an-unclosed-quote-too-long"]
-LABEL_CASES += ["not-utf-8", "a-row-without-a-label", "a-pipe", "a-dead-link"]
+LABEL_CASES += ["not-text", "a-row-without-a-label", "a-pipe", "a-dead-link"]
 
 
 @pytest.mark.parametrize("case", LABEL_CASES)

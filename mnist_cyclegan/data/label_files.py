@@ -2,6 +2,8 @@
 `labels.txt` as a script writes it. Each row pairs an image's path (relative to the folder)
 with its label: a class number (ASCII digits, 0 to MAX_CLASSES - 1) or a class name.
 
+- Either is text in UTF-8, UTF-16 with its byte-order mark, or Windows-1252, the encodings
+  spreadsheets save in.
 - `labels.csv` is read as CSV (Python's `csv` module): a UTF-8 byte-order mark is dropped,
   quoted fields may hold the separator, spaces and quotes, the separator is the comma, or the
   semicolon or tab where a spreadsheet wrote those, and a header row is passed over.
@@ -17,6 +19,7 @@ labels is refused, and so is an image with none.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -35,12 +38,7 @@ def read_label_rows(label_file: Path) -> list[tuple[int, str, str]]:
     """(line number, normalised relative path, label) for each row of the file, in order."""
     if label_file.stat().st_size > MAX_LABEL_FILE_BYTES:
         raise MnistganError(f"{label_file}: over {MAX_LABEL_FILE_BYTES >> 20} MB")
-    try:
-        text = label_file.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise MnistganError(
-            f"{label_file}: not UTF-8 text (byte {error.start}); save it as UTF-8"
-        ) from None
+    text = decoded(label_file, label_file.read_bytes())
     pairs = csv_pairs(label_file, text) if label_file.suffix == ".csv" else txt_pairs(text)
     rows = []
     for number, fields in pairs:
@@ -50,6 +48,24 @@ def read_label_rows(label_file: Path) -> list[tuple[int, str, str]]:
             raise MnistganError(f"{label_file}: line {number} is not `path,label`")
         rows.append((number, os.path.normpath(fields[0].strip()), canonical(fields[1].strip())))
     return rows
+
+
+def decoded(label_file: Path, data: bytes) -> str:
+    """The file's text in the encodings spreadsheets save in: UTF-8 (with or without a
+    byte-order mark), UTF-16 with its mark (Excel's "Unicode text"), else Windows-1252 (Excel's
+    "CSV" on Windows)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "cp1252")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise MnistganError(
+        f"{label_file}: not text in UTF-8, UTF-16 or Windows-1252; save it as UTF-8"
+    )
 
 
 def csv_pairs(label_file: Path, text: str) -> list[tuple[int, list[str]]]:
