@@ -1,5 +1,5 @@
 """`eval` of a model trained on make-data files: scored on those files' own digits, read by
-classifiers trained on them, and saying so (issue 16: it used to score every model on MNIST)."""
+classifiers trained on them, and saying so (it once scored every model on the embedded MNIST)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Flat figures (issue 18, third part): a two-tone generator into a domain of two flat colours
+"""Flat figures: a two-tone generator into a domain of two flat colours
 draws by coverage alone, decided from its target's training images; a shaded target is left
 exactly as it was."""
 

@@ -1,4 +1,4 @@
-"""Every pair of domains translates with the quick preset (issue 18): a short run per pair, its
+"""Every pair of domains translates with the quick preset: a short run per pair, its
 outputs judged by the domain check, and the preset's per-pair choices."""
 
 from __future__ import annotations

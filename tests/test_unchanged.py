@@ -3,7 +3,7 @@
 Four short runs through the CLI, as a user starts them (20 quick-preset steps on each pair of
 domains, 4 steps of the reference design), must leave weights and checkpoints whose tensors are
 bit for bit those recorded in `tests/data/unchanged-digests.json` before the code was
-restructured (issue 26, at commit 780cbba). Only the tensors are compared, by name, dtype,
+restructured (at commit 780cbba). Only the tensors are compared, by name, dtype,
 shape and bytes: the JSON settings beside them may gain or rename fields as long as old files
 still load (tests/test_legacy_files.py).
 

@@ -1,4 +1,4 @@
-"""The failure watch (issue 18): `train` warns while a run is not translating, and `eval` says
+"""The failure watch: `train` warns while a run is not translating, and `eval` says
 plainly when a direction did not translate. Forced failures, and healthy cases that stay quiet."""
 
 from __future__ import annotations
@@ -76,8 +76,9 @@ def test_the_background_read_from_an_input_is_background(domain, style):
 
 def test_mottled_backgrounds_are_reported(checker):
     """Outputs in the target domain whose backgrounds carry the dots of the runs that hid
-    shading for the way back (docs/measurements.md, issue 18): one warning per direction after
-    three checks in a row; the real, flat images say nothing."""
+    shading for the way back (docs/measurements.md, "Every pair of domains (third round)"):
+    one warning per direction after three checks in a row; the real, flat images say
+    nothing."""
     grey = domain_arrays("mnist").x_test[:64]
     colored = domain_arrays("colored-background", seed=1).x_test[:64]
     backgrounds = {
@@ -121,7 +122,7 @@ def test_a_forced_failure_warns_in_train_and_eval(runner, tmp_path):
     """The quick preset on mnist <-> colored-digit as it was (attention mask on, no two-tone
     output), with the
     identity term turned up: the generators keep returning their inputs and the
-    discriminators win (issue 18's failure)."""
+    discriminators win (a failure seen on every pair's first runs)."""
     out = tmp_path / "run"
     args = ["train", "--out", out, "--preset", "quick", "--domain-b", "colored-digit"]
     tiny = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--batch-size", "16"]

@@ -1,14 +1,15 @@
 """Failure made visible while it happens: `train` warns when a run is not translating.
 
-Three failures have been seen (issue 18). The discriminators win outright (their loss near 0,
-the generators' GAN loss near 1) and stay winning: the generators get no useful push and keep
-returning their input. Or the outputs stay in the source domain: a generator that copies its
-input can satisfy the cycle and identity terms while the adversarial term fails to pull it out.
-Or the outputs' backgrounds fill with a dot pattern: a generator hiding, for the cycle, what
-its target domain erases (the grey shading a thresholded colored-digit lacks). All are cheap to
-see: the first in the losses the loop already reads back, the others on a fixed batch of
-held-out inputs' translations, with the domain check (evaluation/domain_check.py) and the
-spread of each output's pixels where its input shows background (real backgrounds are flat).
+Three failures have been seen (docs/measurements.md, "Every pair of domains"). The
+discriminators win outright (their loss near 0, the generators' GAN loss near 1) and stay
+winning: the generators get no useful push and keep returning their input. Or the outputs stay
+in the source domain: a generator that copies its input can satisfy the cycle and identity
+terms while the adversarial term fails to pull it out. Or the outputs' backgrounds fill with a
+dot pattern: a generator hiding, for the cycle, what its target domain erases (the grey shading
+a thresholded colored-digit lacks). All are cheap to see: the first in the losses the loop
+already reads back, the others on a fixed batch of held-out inputs' translations, with the
+domain check (evaluation/domain_check.py) and the spread of each output's pixels where its
+input shows background (real backgrounds are flat).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@ last conv also predicts a per-pixel mask that mixes the generated image with the
 in the output's channels, so the digit's core, whose grey levels the other domain keeps, can be
 copied instead of redrawn.
 
-No preset uses it any more: the quick preset's two-tone output replaced it (docs/measurements.md,
-issue 18, second part). It stays because files of earlier releases were made with it;
-tests/test_nets.py checks what the mask copies.
+No preset uses it any more: the quick preset's two-tone output replaced it
+(docs/measurements.md, "Every pair of domains (second round)"). It stays because files of
+earlier releases were made with it; tests/test_nets.py checks what the mask copies.
 """
 
 from __future__ import annotations
