@@ -43,6 +43,9 @@ def peak_of(command: list) -> tuple[float, float]:
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if peak <= before:
         sys.exit("a later child did not rise above an earlier one's peak: run each case alone")
+    if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >= peak:
+        # A child's maximum also counts what it inherited at fork: the figure would be ours.
+        sys.exit("this script's own memory is above the child's peak: the figure is not its own")
     return peak / 1024, seconds  # ru_maxrss is in KB on Linux
 
 
