@@ -5,11 +5,10 @@ skipped; a pipe, device or dead link named as one is refused). A folder reached 
 symbolic links (a loop) is read once. The count is bounded while the folder is walked, so a
 folder of a million files is refused after MAX_ENTRIES entries, not listed whole. Labels,
 optional: a `labels.csv` or `labels.txt` beside the images (`relative/path,label` rows, read as
-label_files.py says), else
-class subfolders as torchvision's `ImageFolder` reads them (every image one level or more
-inside one of two or more subfolders; the classes sorted by name). The split: the canonical
-CycleGAN's `trainA/` `testA/` (`trainB/` `testB/` for side B), or `train/` `test/`, else a
-fixed held-out share of the images.
+label_files.py says), else class subfolders as torchvision's `ImageFolder` reads them (every
+image one level or more inside one of two or more subfolders; the classes sorted by name).
+The split: the canonical CycleGAN's `trainA/` `testA/` (`trainB/` `testB/` for side B), or
+`train/` `test/`, else a fixed held-out share of the images.
 """
 
 from __future__ import annotations
