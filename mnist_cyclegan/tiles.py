@@ -61,7 +61,7 @@ def translate_large(
     if not needs_tiles(x, settings):
         return generator(x) if palette is None else generator(x, palette)
     if settings.norm != "batch":
-        check_whole(x, settings)
+        check_whole(*x.shape[-2:], settings, "the image")
         return generator(x) if palette is None else generator(x, palette)
     outputs = [
         tiled(generator, x[i : i + 1], None if palette is None else palette[i : i + 1], settings)
@@ -70,14 +70,13 @@ def translate_large(
     return torch.cat(outputs)
 
 
-def check_whole(x: torch.Tensor, settings: NetSettings) -> None:
-    """Refuse an image too large for a model that cannot be tiled."""
-    height, width = x.shape[-2:]
-    if settings.gen_width * height * width > MAX_WHOLE_ACTIVATIONS:
+def check_whole(height: int, width: int, settings: NetSettings, name: str) -> None:
+    """Refuse an image (`name` in the message) too large for a model that cannot be tiled."""
+    if settings.norm != "batch" and settings.gen_width * height * width > MAX_WHOLE_ACTIVATIONS:
         most = math.isqrt(MAX_WHOLE_ACTIVATIONS // settings.gen_width)
         raise MnistganError(
-            f"a {width}×{height} image is too large for this {settings.norm}-norm model, which "
-            f"cannot translate in tiles (at most about {most}×{most} pixels)"
+            f"{name}: {width}×{height} pixels, too many for this {settings.norm}-norm model, "
+            f"which cannot translate in tiles (at most about {most}×{most})"
         )
 
 

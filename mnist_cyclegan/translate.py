@@ -24,6 +24,7 @@ from mnist_cyclegan.atomic import Staged
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import png_writer
 from mnist_cyclegan.outputs import identity, same_file
+from mnist_cyclegan.tiles import check_whole
 from mnist_cyclegan.user_images import ImageInfo, expand_inputs, inspect, read_image
 from mnist_cyclegan.weights import WeightsMeta
 
@@ -69,6 +70,7 @@ def plan_outputs(
 ) -> list[Plan]:
     plans = []
     for info in infos:
+        check_whole(info.height, info.width, meta.net, str(info.source))
         way = choose_direction(meta, info.channels, direction, info.source)
         target = output / f"{info.source.stem}.png" if folder_mode else output
         round_trip = target.with_name(f"{target.stem}.cycle.png") if cycle else None

@@ -88,11 +88,12 @@ def test_tiles_of_the_reference_generator_join_exactly(monkeypatch):
     assert (whole - tiled).abs().max() < 1e-5
 
 
-def test_an_instance_norm_model_too_large_to_tile_is_refused_in_one_line():
+def test_an_instance_norm_model_too_large_to_tile_is_refused_naming_the_image():
     settings = NetSettings(gen_width=64, norm="instance")
     x = torch.zeros(1, 1, 4096, 4096)
-    with pytest.raises(Exception, match="cannot translate in tiles"):
+    with pytest.raises(Exception, match="the image: 4096×4096 pixels.*cannot translate in tiles"):
         tiles.translate_large(torch.nn.Identity(), x, None, settings)
+    tiles.check_whole(4096, 4096, NetSettings(gen_width=64), "scan.png")  # batch norm: tiles
 
 
 def test_translate_of_an_image_at_the_pixel_limit_stays_within_the_stated_memory(tmp_path):
@@ -144,3 +145,19 @@ def test_the_palette_hash_in_slices_is_the_one_sum(monkeypatch):
     sliced = two_tone.bank_index(images, two_tone.BANK_SIZE)
     monkeypatch.setattr(two_tone, "HASH_SLICE", 1 << 40)
     assert torch.equal(sliced, two_tone.bank_index(images, two_tone.BANK_SIZE))
+
+
+def test_translate_refuses_an_image_an_instance_norm_model_cannot_take_before_any_output(
+    runner, tmp_path
+):
+    from conftest import TINY, assert_one_line_error
+
+    run = tmp_path / "run"
+    trained = run_cli(runner, "train", "--out", run, "--steps", "1", "--norm", "instance", *TINY)
+    assert trained.exit_code == 0, trained.output
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / "a-small.png")
+    Image.fromarray(np.zeros((4096, 4096), np.uint8)).save(tmp_path / "big.png")
+    out = tmp_path / "out"
+    result = run_cli(runner, "translate", run / "weights.safetensors", tmp_path / "*.png", out)
+    assert_one_line_error(result, "big.png", "cannot translate in tiles")
+    assert not out.exists() or not any(out.iterdir())
