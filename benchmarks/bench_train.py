@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import build_optimizers
 from mnist_cyclegan.fast.halves import one_after_the_other, train_step
 from mnist_cyclegan.fast.layers import FastLayers, FastOptions
 from mnist_cyclegan.fast.side_by_side import run_side_by_side, side_by_side_pays
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.variants.factory import build_networks
 from mnist_cyclegan.variants.step import plans_for
 

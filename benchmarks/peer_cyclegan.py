@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.evaluation.evaluate import evaluate
-from mnist_cyclegan.run_settings import given_flags, settings_for_new_run
+from mnist_cyclegan.settings.resolve import Given, settings_for_new_run
+from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
 from mnist_cyclegan.training.batches import training_data
 from mnist_cyclegan.weights import WeightsMeta
 
@@ -90,7 +90,8 @@ def main() -> None:
     parser.add_argument("--split", default="val", choices=("val", "test"))
     args = parser.parse_args()
     data_a, data_b = (side(args.out, name) for name in PAIRS[args.pair])
-    flags = given_flags(data_a=data_a, data_b=data_b, seed=args.seed, size=28)
+    given = {"data_a": str(data_a), "data_b": str(data_b), "seed": args.seed, "size": 28}
+    flags = Given(train=given, net={})
     settings = settings_for_new_run("quick", flags)  # our run's images, names and pairing
     g_ab, g_ba, channels, steps, seconds = train_peer(args.peer, settings, args.minutes)
     meta = WeightsMeta(

@@ -19,8 +19,11 @@ from pathlib import Path
 
 import torch
 
-from mnist_cyclegan.config import RunOptions, TrainSettings, resolve_device
 from mnist_cyclegan.plots import in_a_row, panel, save_image
+from mnist_cyclegan.settings.resolve import with_data
+from mnist_cyclegan.settings.run_options import RunOptions, resolve_device
+from mnist_cyclegan.settings.schema import TrainSettings
+from mnist_cyclegan.training.batches import training_sides
 from mnist_cyclegan.training.trainer import Trainer
 
 X_LABEL = "training seconds"
@@ -77,7 +80,8 @@ def main() -> None:
     device = resolve_device(args.device)
     started = time.perf_counter()
     options = RunOptions(args.out, device, eval_every=args.every, eval_limit=args.limit)
-    summary = Trainer(settings, options).train()
+    decided = with_data(settings.validate(), training_sides(settings))
+    summary = Trainer(decided, options).train()
     plot(args.out / "eval.csv", args.out / "time_to_quality.png")
     print(
         f"# preset {args.preset}, {device}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}"

@@ -16,9 +16,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mnist_cyclegan.config import RunOptions
 from mnist_cyclegan.evaluation.metrics import background_spread
-from mnist_cyclegan.run_settings import Given, settings_for_new_run
+from mnist_cyclegan.settings.resolve import Given, settings_for_new_run
+from mnist_cyclegan.settings.run_options import RunOptions
 from mnist_cyclegan.training.run_log import RunLog
 from mnist_cyclegan.training.trainer import Trainer
 from mnist_cyclegan.training.watch import held_out_outputs

@@ -19,7 +19,7 @@ from dataclasses import fields, replace
 import torch
 from bench_train import Variant, mnistgan_step, time_rounds
 
-from mnist_cyclegan.config import NetSettings, TrainSettings
+from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
 
 # Earlier presets ("P1", "P2" in docs/measurements.md) written as changes to today's, then the
 # changes that led from each to the next.

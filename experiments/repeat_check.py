@@ -17,13 +17,13 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import build_optimizers
 from mnist_cyclegan.fast import gemm_conv
 from mnist_cyclegan.fast.halves import train_step
 from mnist_cyclegan.fast.layers import FAST
 from mnist_cyclegan.fast.side_by_side import run_side_by_side
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.variants.factory import build_networks
 from mnist_cyclegan.variants.step import plans_for
 

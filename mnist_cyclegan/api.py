@@ -27,11 +27,11 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.channels import match_channels, match_tensor_channels
 from mnist_cyclegan.colour_request import Colour, parse_colour, requested_palette
-from mnist_cyclegan.config import resolve_device
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
 from mnist_cyclegan.pretrained import resolve_weights
+from mnist_cyclegan.settings.run_options import resolve_device
 from mnist_cyclegan.tiles import translate_large
 from mnist_cyclegan.user_images import to_8bit
 from mnist_cyclegan.variants.two_tone import estimate_palette

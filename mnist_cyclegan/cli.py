@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mnist_cyclegan.config import resolve_device
 from mnist_cyclegan.console import (
     console,
     describe_failure,
@@ -30,14 +29,28 @@ from mnist_cyclegan.console import (
 )
 from mnist_cyclegan.domains import DOMAINS, STYLES, check_style, get_domain
 from mnist_cyclegan.errors import Interrupted, MnistganError
+from mnist_cyclegan.settings.run_options import resolve_device
 from mnist_cyclegan.train_command import train
-from mnist_cyclegan.train_options import (
-    GreySet,
-    ScoreDataA,
-    ScoreDataB,
-)
-from mnist_cyclegan.train_options import option as _option
 from mnist_cyclegan.version import __version__
+
+
+def _option(help_text: str, **kwargs):
+    return typer.Option(help=help_text, **kwargs)
+
+
+# eval: which data to score on
+ScoreDataA = Annotated[
+    Path | None,
+    _option(
+        "Images to score domain A on, as train's --data-a takes them (default: the data the "
+        "model trained on)."
+    ),
+]
+ScoreDataB = Annotated[Path | None, _option("The same for domain B.")]
+GreySet = Annotated[
+    Path | None,
+    _option("The grey set the data files were rendered from (default: the one they name)."),
+]
 
 
 class UntypedHelp:
@@ -107,10 +120,10 @@ def make_data(
 ) -> None:
     """Render every MNIST digit (train and test) into one domain and save it as an .npz."""
     from mnist_cyclegan.atomic import Staged
-    from mnist_cyclegan.config import check_seed
     from mnist_cyclegan.data import domain_arrays, domain_writer
     from mnist_cyclegan.images import grid, png_writer, upscale
     from mnist_cyclegan.outputs import check_outputs
+    from mnist_cyclegan.settings.run_options import check_seed
 
     try:
         get_domain(domain)

@@ -22,9 +22,9 @@ import math
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.figures import WholeImage
+from mnist_cyclegan.settings.schema import NetSettings
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 
 # Full-resolution values a tile's widest layer holds (channels × pixels): 2^24 floats are

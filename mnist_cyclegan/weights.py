@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.domains import DOMAINS, check_style, get_domain
 from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
 from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
 from mnist_cyclegan.variants.factory import define_generator
 from mnist_cyclegan.version import __version__

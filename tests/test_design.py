@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN, SamePad, same_padding
 from mnist_cyclegan.cyclegan.networks import (
     Discriminator,
@@ -28,6 +27,7 @@ from mnist_cyclegan.fast.halves import (
     one_after_the_other,
     train_step,
 )
+from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
 from mnist_cyclegan.training.batches import training_data
 from mnist_cyclegan.variants.factory import build_networks
 from mnist_cyclegan.variants.shape_term import ink

@@ -9,7 +9,6 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan import step as reference
 from mnist_cyclegan.cyclegan.layers import PLAIN
 from mnist_cyclegan.cyclegan.networks import build_networks
@@ -17,6 +16,7 @@ from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.fast import halves
 from mnist_cyclegan.fast.layers import FAST
 from mnist_cyclegan.fast.side_by_side import run_side_by_side
+from mnist_cyclegan.settings.schema import TrainSettings
 
 # The reference design with its pool, in fp32: in bf16 each way of summing rounds apart.
 SETTINGS = replace(TrainSettings(), pool_size=8, precision="fp32")

@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN, UpsampleSame
 from mnist_cyclegan.cyclegan.networks import (
     Discriminator,
@@ -18,6 +17,7 @@ from mnist_cyclegan.cyclegan.networks import (
 )
 from mnist_cyclegan.domains import DOMAINS, get_domain
 from mnist_cyclegan.fast.layers import PhaseUpsample, ReflectPad
+from mnist_cyclegan.settings.schema import NetSettings
 from mnist_cyclegan.variants.factory import define_generator
 
 

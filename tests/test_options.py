@@ -11,8 +11,9 @@ import pytest
 from conftest import TINY, run_cli
 
 from mnist_cyclegan import cli
-from mnist_cyclegan.config import NetSettings, RunOptions, TrainSettings
-from mnist_cyclegan.run_settings import given
+from mnist_cyclegan.settings.command_line import split_given
+from mnist_cyclegan.settings.run_options import RunOptions
+from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
 
 COMMAND_ONLY = {"preset", "config"}  # they choose where the settings come from
 
@@ -35,9 +36,10 @@ def test_every_train_flag_is_a_field_of_exactly_one_settings_class():
 
 
 def test_a_name_that_is_no_field_fails_loudly():
-    with pytest.raises(TypeError, match="no field 'two_tone'"):
-        given(NetSettings, two_tone=True)
-    assert given(TrainSettings, lr=None, seed=3) == {"seed": 3}
+    with pytest.raises(TypeError, match="no settings field 'two_tone'"):
+        split_given({"two_tone": True})
+    train, net, run = split_given({"lr": None, "seed": 3, "head": "tanh", "log_every": 5})
+    assert (train, net, run) == ({"seed": 3}, {"head": "tanh"}, {"log_every": 5})
 
 
 def test_flags_given_reach_the_runs_settings(runner, tmp_path):

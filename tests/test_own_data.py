@@ -16,12 +16,12 @@ from conftest import assert_one_line_error, run_cli, unblock_readers_later
 from PIL import Image
 
 from mnist_cyclegan.api import Translator
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.data import DomainArrays, folders, load_mnist
 from mnist_cyclegan.data.sources import read_side
 from mnist_cyclegan.domains import draw_colors, render
 from mnist_cyclegan.evaluation.metrics import kernel_distance
-from mnist_cyclegan.recipe import adapted, flat_frame_share, two_tone_share
+from mnist_cyclegan.settings.own_data import adapted, flat_frame_share, two_tone_share
+from mnist_cyclegan.settings.schema import TrainSettings
 
 TINY = ["--gen-width", "8", "--res-blocks", "1", "--disc-width", "8", "--device", "cpu"]
 

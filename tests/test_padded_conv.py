@@ -7,7 +7,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.cyclegan.layers import same_padding
 from mnist_cyclegan.cyclegan.networks import Discriminator
 from mnist_cyclegan.fast.layers import FAST
@@ -16,6 +15,7 @@ from mnist_cyclegan.fast.padded_conv import (
     conv2d_skipping_zero_rows,
     row_groups,
 )
+from mnist_cyclegan.settings.schema import NetSettings
 
 
 def test_row_groups_of_the_discriminators_fourth_conv():

@@ -11,7 +11,7 @@ from conftest import run_cli
 
 from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.images import channels_first
-from mnist_cyclegan.run_settings import Given, settings_for_new_run
+from mnist_cyclegan.settings.resolve import Given, settings_for_new_run
 from mnist_cyclegan.variants.two_tone import off_the_line
 from mnist_cyclegan.weights import load_generators
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN
 from mnist_cyclegan.cyclegan.networks import Discriminator
 from mnist_cyclegan.fast.layers import FAST, FastLayers, FastOptions
+from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
 from mnist_cyclegan.variants.factory import build_networks, define_generator
 
 QUICK = TrainSettings.preset("quick").net

@@ -15,8 +15,8 @@ from PIL import Image
 
 from mnist_cyclegan import tiles
 from mnist_cyclegan.api import Translator
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.data import load_mnist
+from mnist_cyclegan.settings.schema import NetSettings
 from mnist_cyclegan.variants.factory import define_generator
 
 TRANSLATE_BOUND_MB = 1500  # README, "Try the bundled models": translate's memory at the limit

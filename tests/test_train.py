@@ -278,10 +278,10 @@ def test_identity_loss_works_across_grey_and_rgb_domains(runner, tmp_path):
     import copy
     from dataclasses import replace
 
-    from mnist_cyclegan.config import TrainSettings
     from mnist_cyclegan.data import load_mnist
     from mnist_cyclegan.domains import draw_colors, render
     from mnist_cyclegan.fast.halves import generator_update, one_after_the_other
+    from mnist_cyclegan.settings.schema import TrainSettings
     from mnist_cyclegan.variants.factory import build_networks
     from mnist_cyclegan.variants.identity import as_input, identity_loss
     from mnist_cyclegan.variants.step import plans_for

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.training.duration import reference_notice
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from conftest import TINY, assert_one_line_error, run_cli
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.data import domain_arrays, split_view, validation_indices
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.training.batches import training_data
 
 

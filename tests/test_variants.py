@@ -4,15 +4,20 @@ the factory builds the reference's own generator where the settings add nothing 
 
 from __future__ import annotations
 
+import inspect
+import json
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Generator
 from mnist_cyclegan.fast.halves import HalfPlan, reference_plans
+from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
+from mnist_cyclegan.train_command import train
 from mnist_cyclegan.variants.factory import define_generator
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 from mnist_cyclegan.variants.step import plans_for
@@ -98,6 +103,8 @@ def test_the_reference_class_refuses_settings_it_would_ignore():
 # -- the registry: one line plugs a variant in --------------------------------------------------
 
 INFRASTRUCTURE = {"__init__", "factory", "generator", "registry", "step", "variant"}
+FLAGGED = ("lambda_identity", "lambda_shape", "cycle_noise", "average_generators", "net.head",
+           "net.head", "net.flat_figures", "net.long_skip", "net.median_offset")  # fmt: skip
 
 
 def test_the_registry_lists_every_variant_with_its_settings_and_logged_names():
@@ -116,18 +123,25 @@ def test_the_registry_lists_every_variant_with_its_settings_and_logged_names():
     assert set(modules.values()) == listed, sorted(files)
     assert len({variant.name for variant in registry.VARIANTS}) == len(registry.VARIANTS)
     reference = TrainSettings()
+    flags = set(inspect.signature(train).parameters)
     for variant in registry.VARIANTS:
         for name in variant.settings:
             owner, field = (
                 (reference.net, name[4:]) if name.startswith("net.") else (reference, name)
             )
             assert hasattr(owner, field), (variant.name, name)
+            assert field in flags, (variant.name, name)  # each setting is a train option
         assert set(variant.logged) <= set(LOSS_NAMES), variant.name
         assert not variant.is_on(reference), variant.name  # the reference turns none on
-    assert registry.logged_columns() == ("identity",)
+    assert sorted(name for v in registry.VARIANTS for name in v.settings) == sorted(FLAGGED)
+    assert registry.logged_columns() == ("identity", "shape")
+    assert set(registry.heads()) == {"attention", "two-tone"}
     quick = TrainSettings.preset("quick")
     on = {variant.name for variant in registry.VARIANTS if variant.is_on(quick)}
-    assert on == {"identity term", "cycle noise", "two-tone head", "long skip", "median offset"}
+    assert on == {
+        "identity term", "cycle noise", "two-tone head", "long skip", "median offset",
+        "weight average",
+    }  # fmt: skip
 
 
 def test_a_term_declared_in_one_file_and_registered_in_one_line_is_summed_by_the_step(
@@ -143,7 +157,7 @@ def test_a_term_declared_in_one_file_and_registered_in_one_line_is_summed_by_the
     def brightness(settings, context):
         return Term("brightness", 3.0, lambda g, f, real_x, fake_y: fake_y.float().mean())
 
-    toy = Variant("brightness", (), lambda settings: True, changes_step=True, term=brightness)
+    toy = Variant("brightness", lambda settings: True, changes_step=True, term=brightness)
     monkeypatch.setattr(step, "VARIANTS", (*registry.VARIANTS, toy))
     settings = replace(TrainSettings(), precision="fp32")
     nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"))
@@ -157,3 +171,80 @@ def test_a_term_declared_in_one_file_and_registered_in_one_line_is_summed_by_the
     expected = without.total + 3.0 * with_term.fake.mean()
     assert torch.allclose(with_term.total, expected, atol=1e-6)
     assert torch.allclose(with_term.term("brightness"), with_term.fake.mean())
+
+
+# A whole new addition, as a developer writes one: one file, and one line in the registry.
+BRIGHTNESS_FILE = """
+from dataclasses import dataclass
+
+from mnist_cyclegan.fast.halves import Term
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, number, setting
+from mnist_cyclegan.variants.variant import Variant
+
+
+@dataclass(frozen=True)
+class BrightnessSettings:
+    lambda_brightness: float = setting(
+        0.0,
+        number(0, 1e6, "--lambda-brightness must be >= 0"),
+        Flag("Brightness term weight, the mean of G(x).", ADDITIONS),
+    )
+
+
+def brightness_term(settings, context):
+    return Term("brightness", settings.lambda_brightness, lambda g, f, x, fake: fake.mean())
+
+
+VARIANT = Variant(
+    name="brightness term",
+    train_settings=BrightnessSettings,
+    is_on=lambda settings: bool(settings.lambda_brightness),
+    changes_step=True,
+    logged=("brightness",),
+    term=brightness_term,
+)
+"""
+# The registry line, made in a fresh process before the package reads its registry.
+WITH_THE_LINE = """
+import sys
+sys.path.insert(0, sys.argv.pop(1))
+from mnist_cyclegan.variants import registry
+import brightness
+registry.VARIANTS = (*registry.VARIANTS, brightness.VARIANT)
+from mnist_cyclegan.cli import main
+sys.argv[0] = "mnistgan"
+main()
+"""
+
+
+def test_a_new_addition_in_one_file_and_one_registry_line_is_a_train_option_end_to_end(
+    tmp_path,
+):
+    """The file declares the term, its setting, check, help and logged column; with its one
+    registry line, `train` takes the option, checks it, records it in config.json and logs
+    the term's column; nothing else in the package changes."""
+    from conftest import TINY
+
+    (tmp_path / "brightness.py").write_text(BRIGHTNESS_FILE)
+    script = tmp_path / "mnistgan_with_line.py"
+    script.write_text(WITH_THE_LINE)
+
+    def mnistgan(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, str(script), str(tmp_path), *map(str, args)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    shown = mnistgan("train", "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "--lambda-brightness" in shown.stdout and "Brightness term weight" in shown.stdout
+    refused = mnistgan("train", "--lambda-brightness", "-1", "--out", tmp_path / "no")
+    assert refused.returncode != 0
+    assert refused.stderr.strip() == "error: --lambda-brightness must be >= 0"
+    out = tmp_path / "run"
+    trained = mnistgan("train", "--preset", "quick", "--steps", "2", "--lambda-brightness", "2",
+                       "--log-every", "1", "--out", out, *TINY)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    settings = json.loads((out / "config.json").read_text())["settings"]
+    assert settings["lambda_brightness"] == 2.0
+    header, *rows = (out / "losses.csv").read_text().splitlines()
+    column = header.split(",").index("brightness")
+    assert all(0 < float(row.split(",")[column]) < 2 for row in rows)  # mean of G(x), twice

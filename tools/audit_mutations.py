@@ -40,7 +40,7 @@ FINDINGS = (
     ),
     Finding(
         "schedule", "reference preset trains on disjoint halves (468 steps an epoch)",
-        "mnist_cyclegan/config.py",
+        "mnist_cyclegan/settings/schema.py",
         '"reference": {"pairing": "shuffled", "validation": False}',
         '"reference": {"validation": False}',
         ("tests/test_design.py::test_disjoint_pairing_is_the_default_and_disjoint",),
@@ -131,7 +131,7 @@ FINDINGS = (
     ),
     Finding(
         "pairing", "shuffled pairing by default (the same digits in both domains)",
-        "mnist_cyclegan/config.py",
+        "mnist_cyclegan/settings/schema.py",
         'pairing: str = "disjoint"', 'pairing: str = "shuffled"',
         ("tests/test_design.py::test_disjoint_pairing_is_the_default_and_disjoint",),
     ),

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN, Layers, SamePad
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import NetSettings
 
 STEM_LAYERS = 4  # the generator's first layers: reflect-pad, 7×7 conv, norm, ReLU
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.losses import discriminator_loss, generator_gan_loss, l1
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import TrainSettings
 
 # The losses a step returns, by name, in the order a run's loss log has them.
 GENERATOR_LOSSES = ("g_total", "g_gan_ab", "g_gan_ba", "cycle")

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mnist_cyclegan.config import MAX_SIZE, MIN_SIZE, is_training_size
 from mnist_cyclegan.data.domain_arrays import DomainArrays
 from mnist_cyclegan.data.files import MAX_ARRAY_BYTES, npz_members, read_idx_files, read_npz
 from mnist_cyclegan.data.folders import FolderSplit, read_folder_set
 from mnist_cyclegan.data.mnist import IDX_FILES
 from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.settings.fields import MAX_SIZE, MIN_SIZE, is_training_size
 from mnist_cyclegan.user_images import GREY_MODES, MAX_PIXELS, read_image
 
 HELD_OUT_SHARE = 1 / 7  # MNIST's own: 10,000 of 70,000

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cyclegan.config import MAX_SIZE, MIN_SIZE
 from mnist_cyclegan.data import own_sets
 from mnist_cyclegan.data.domain_arrays import DomainArrays, domain_arrays, load_domain
 from mnist_cyclegan.data.files import npz_members
 from mnist_cyclegan.data.folders import split_folders
 from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.settings.fields import MAX_SIZE, MIN_SIZE
 
 KINDS = ("domain", "make-data", "npz", "idx", "folder")
 

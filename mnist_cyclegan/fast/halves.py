@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.losses import discriminator_loss, generator_gan_loss, l1
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
@@ -35,6 +34,9 @@ from mnist_cyclegan.cyclegan.step import (
     autocast_for,
     set_requires_grad,
 )
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import TrainSettings
 
 __all__ = ["DISCRIMINATOR_LOSSES", "GENERATOR_LOSSES", "HalfPlan", "Term", "train_step"]
 T = TypeVar("T")

@@ -6,17 +6,17 @@ from (seed, epoch) alone, so a resumed run draws exactly the batches it would ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.data import DomainArrays, validation_indices
 from mnist_cyclegan.data.domain_arrays import EMBEDDED
 from mnist_cyclegan.data.sources import both_sides
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import channels_first
+from mnist_cyclegan.settings.schema import TrainSettings
 
 
 @dataclass
@@ -80,15 +80,20 @@ def training_sides(settings: TrainSettings) -> tuple[DomainArrays, DomainArrays]
     )
 
 
-def training_data(settings: TrainSettings, device: torch.device) -> TrainingData:
+def training_data(
+    settings: TrainSettings,
+    device: torch.device,
+    sides: tuple[DomainArrays, DomainArrays] | None = None,
+) -> TrainingData:
     """Split the training digits between A and B and put both sides on the device.
 
     `disjoint` (default): A gets one half of the digits and B the other, so no digit is seen in
     both domains: unpaired by construction. `shuffled`: the reference's behaviour, the same digits
     in both domains, shuffled apart by the epoch order. With `validation` (the default; not the
     reference preset's, which trains on all 60,000) the validation digits are left out.
+    `sides` are both sides' images where they were read already (settings/resolve.py).
     """
-    arrays_a, arrays_b = training_sides(settings)
+    arrays_a, arrays_b = sides if sides is not None else training_sides(settings)
     count = min(len(arrays_a.x_train), len(arrays_b.x_train))
     usable = np.arange(count)
     if settings.validation:
@@ -111,15 +116,6 @@ def training_data(settings: TrainSettings, device: torch.device) -> TrainingData
     )
     data.set_batch_size(settings.batch_size)
     return data
-
-
-def with_size_read(settings: TrainSettings, data: TrainingData) -> TrainSettings:
-    """A run on a user's own set records the size it read the images at, so that its weights
-    file alone says how eval must read them; runs on our renderings keep `size` as given."""
-    own = not (data.arrays_a.rendered and data.arrays_b.rendered)
-    if own and settings.size is None:
-        return replace(settings, size=data.arrays_a.size)
-    return settings
 
 
 def is_own_set(arrays: DomainArrays) -> bool:

@@ -19,13 +19,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import TrainSettings, in_range
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.errors import MnistganError
+from mnist_cyclegan.settings.fields import in_range
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
-from mnist_cyclegan.training.averaging import GeneratorAverage
 from mnist_cyclegan.training.run_folder import LOSS_NAMES
+from mnist_cyclegan.variants.weight_average import GeneratorAverage
 
 CHECKPOINT_FORMAT = "mnistgan-checkpoint"
 MAX_STEP = 10**12
@@ -97,10 +98,14 @@ def save_checkpoint(
     save_tensors(path, tensors, CHECKPOINT_FORMAT, meta)
 
 
+# The loss log's columns when checkpoints did not yet name them.
+UNNAMED_COLUMNS = ("g_total", "g_gan_ab", "g_gan_ba", "cycle", "identity", "d_a", "d_b")
+
+
 def stored_columns(file: TensorFile) -> tuple[str, ...]:
     """The names of the file's loss columns: as it records them, or, in a file from before
-    columns had names, the columns of the log then, which were today's."""
-    columns = file.meta.get("loss_columns", list(LOSS_NAMES))
+    columns had names, the columns the log had then."""
+    columns = file.meta.get("loss_columns", list(UNNAMED_COLUMNS))
     if (
         not isinstance(columns, list)
         or not 0 < len(columns) <= MAX_LOSS_COLUMNS

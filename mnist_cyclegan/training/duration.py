@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from mnist_cyclegan.config import TrainSettings
+from mnist_cyclegan.settings.schema import TrainSettings
 
 # The reference networks' training speed on a CPU, per core: 42.7 pairs/s on the 2-core AMD
 # EPYC machine in bf16 (docs/measurements.md, "The reference run"); a step scales about with cores.

@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.bn_stats import recalibrated_copy
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pixels import to_model, to_pixels
 from mnist_cyclegan.images import grid, to_rgb, upscale
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.training.batches import TrainingData
 from mnist_cyclegan.variants.two_tone import painted_like
 from mnist_cyclegan.weights import WeightsMeta

@@ -7,18 +7,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.images import save_png
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.training import distributed
-from mnist_cyclegan.training.averaging import GeneratorAverage
 from mnist_cyclegan.training.batches import TrainingData
 from mnist_cyclegan.training.checkpoint import Optimizers, Progress, save_checkpoint
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.export import export_generators, run_meta, sample_sheet
 from mnist_cyclegan.training.run_folder import RunFiles, write_losses
+from mnist_cyclegan.variants.weight_average import GeneratorAverage
 from mnist_cyclegan.weights import save_generators
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import torch
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.fast.halves import HalfRunner, one_after_the_other
 from mnist_cyclegan.fast.layers import layers_for
 from mnist_cyclegan.fast.side_by_side import run_side_by_side, side_by_side_pays
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.training import distributed
 from mnist_cyclegan.training.batches import TrainingData
 from mnist_cyclegan.training.checkpoint import Progress

@@ -10,22 +10,21 @@ bit-identical to an unbroken one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import torch
 
-from mnist_cyclegan.config import RunOptions, TrainSettings
 from mnist_cyclegan.cyclegan.networks import Networks
 from mnist_cyclegan.cyclegan.pixels import to_model
 from mnist_cyclegan.cyclegan.pool import ImagePool
 from mnist_cyclegan.cyclegan.step import build_optimizers
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.fast.halves import train_step
+from mnist_cyclegan.settings.resolve import Decided
+from mnist_cyclegan.settings.run_options import RunOptions, resolve_device
 from mnist_cyclegan.training import distributed
-from mnist_cyclegan.training.averaging import average_for
-from mnist_cyclegan.training.batches import TrainingData, training_data, with_size_read
+from mnist_cyclegan.training.batches import training_data
 from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.eval_log import EvalLog
@@ -39,6 +38,7 @@ from mnist_cyclegan.training.setup import fresh_progress, half_runner, run_confi
 from mnist_cyclegan.training.signals import StopSignal
 from mnist_cyclegan.training.watch import RunWatch
 from mnist_cyclegan.variants.step import plans_for
+from mnist_cyclegan.variants.weight_average import average_for
 
 __all__ = ["LossNotFinite", "Trainer", "TrainingInterrupted"]
 
@@ -48,23 +48,24 @@ class TrainingInterrupted(MnistganError):
 
 
 class Trainer:
-    """One run in one folder: `Trainer(settings, options).train()` trains it or resumes it."""
+    """One run in one folder: `Trainer(decided, options).train()` trains it or resumes it.
+    Its settings are final (settings/resolve.py decides them, with the images they were
+    decided on): the Trainer changes none of them."""
 
     def __init__(
         self,
-        settings: TrainSettings,
+        decided: Decided,
         options: RunOptions,
         *,
         world: World | None = None,
         reporter: Reporter | None = None,
-        adapt: Callable[[TrainSettings, TrainingData], TrainSettings] | None = None,
     ) -> None:
-        self.settings, self.options = settings.validate(), options
-        self.adapt = adapt  # a new run's settings as its data allow (recipe.py)
+        settings = decided.settings.validate()
+        self.settings, self.sides, self.options = settings, decided.sides, options
         self.world = world or World()
         self.local_batch = distributed.check_batch(self.world, settings.batch_size)
         self.reporter = reporter if self.world.is_main else None
-        self.device = torch.device(options.device)
+        self.device = resolve_device(str(options.device))
         self.kernels = options.kernels_for(self.device)
         self.files = RunFiles(Path(options.out))
         if self.world.is_main:  # the process that writes the folder holds it
@@ -79,10 +80,8 @@ class Trainer:
     def _set_up(self) -> None:
         """Data, networks, optimisers, pools, and the progress: fresh or from the checkpoint."""
         settings, device = self.settings, self.device
-        self.data = training_data(settings, device)
-        if self.adapt is not None and not self.options.resume:
-            settings = self.adapt(settings, self.data).validate()
-        self.settings = settings = with_size_read(settings, self.data)
+        self.data = training_data(settings, device, self.sides)
+        self.sides = None  # the device copy is what the run keeps
         self.nets = run_networks(
             settings, self.data, kernels=self.kernels, world=self.world, device=device,
             memory_format=self.memory_format,
@@ -219,7 +218,8 @@ class Trainer:
 
     def left_by_run(self) -> Networks:
         """The networks the run exports, evaluates and watches: the live ones, or with
-        `--average-generators` the averaged generators in their place (training/averaging.py)."""
+        `--average-generators` the averaged generators in their place
+        (variants/weight_average.py)."""
         return self.nets if self.average is None else self.average.networks(self.nets)
 
     def _order(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -10,13 +10,17 @@ earlier releases were made with it; tests/test_nets.py checks what the mask copi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.figures import WholeImage
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 from mnist_cyclegan.variants.variant import Variant
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import NetSettings
 
 
 class AttentionGenerator(GeneratorWithAdditions):
@@ -54,6 +58,6 @@ class AttentionGenerator(GeneratorWithAdditions):
 
 VARIANT = Variant(
     name="attention head",
-    settings=("net.head",),
+    head=("attention", AttentionGenerator),
     is_on=lambda settings: settings.net.head == "attention",
 )

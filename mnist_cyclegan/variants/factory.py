@@ -1,25 +1,27 @@
 """`define_generator`: the one place a generator is picked by its settings, as junyanz's
-`networks.define_G` picks a network by name. A new head is a new file and one line here."""
+`networks.define_G` picks a network by name. A new head is a file whose `VARIANT` names it
+(`head=`) and its registry line."""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.cyclegan import networks
 from mnist_cyclegan.cyclegan.layers import PLAIN, Layers
 from mnist_cyclegan.cyclegan.networks import Generator
-from mnist_cyclegan.variants.attention import AttentionGenerator
+from mnist_cyclegan.variants import registry
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
-from mnist_cyclegan.variants.two_tone import TwoToneGenerator
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import NetSettings
 
 HEADS: dict[str, type[nn.Module]] = {
-    "sigmoid": GeneratorWithAdditions,  # the reference's activation
+    "sigmoid": GeneratorWithAdditions,  # the reference's activation, with additions to it
     "tanh": GeneratorWithAdditions,
-    "attention": AttentionGenerator,
-    "two-tone": TwoToneGenerator,
+    **registry.heads(),  # attention, two-tone: each its file's
 }
 
 

@@ -11,10 +11,11 @@ the names they have always been stored under, so files of every release load.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.cyclegan.layers import PLAIN, Layers
 from mnist_cyclegan.cyclegan.networks import (
     ACTIVATIONS,
@@ -25,6 +26,9 @@ from mnist_cyclegan.cyclegan.networks import (
 )
 from mnist_cyclegan.figures import WholeImage
 from mnist_cyclegan.variants import long_skip, median_offset
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import NetSettings
 
 
 class GeneratorWithAdditions(nn.Module):

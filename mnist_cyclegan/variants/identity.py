@@ -1,22 +1,36 @@
 """The identity term (the CycleGAN paper's, Zhu et al. 2017, section 5; not in the reference
-design we implement): a generator fed an image already in its output domain should change
-nothing, |F(x) − x|. It ties outputs to the input's exact pixel values, which the GAN and cycle
-losses alone leave loose. Between a grey and an RGB domain only one half applies: a grey image
-repeated into RGB is a valid input of the RGB → grey generator; RGB turned grey would lose the
-colour the term is meant to keep. The quick preset weighs it 5 on mnist ↔ colored-background
-and 0 on the pairs with colored-digit, where copying is wrong (presets.py); tests/test_train.py
-checks both halves.
+design we implement): a generator fed an image already in its output domain should change nothing,
+|F(x) − x|. It ties outputs to the input's exact pixel values, which the GAN and cycle losses alone
+leave loose. Between a grey and an RGB domain only one half applies: a grey image repeated into RGB
+is a valid input of the RGB → grey generator; RGB turned grey would lose the colour the term is
+meant to keep. The quick preset weighs it 5 on mnist ↔ colored-background and 0 on the pairs with
+colored-digit, where copying is wrong (settings/presets.py); tests/test_train.py checks both halves.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import torch
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.losses import l1
 from mnist_cyclegan.fast.halves import Term
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, number, setting
 from mnist_cyclegan.variants.two_tone import with_palette
 from mnist_cyclegan.variants.variant import HalfContext, Variant
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import TrainSettings
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    lambda_identity: float = setting(
+        0.0,
+        number(0, 1e6, "loss weights must be >= 0"),
+        Flag("Identity term weight, |F(x) − x|.", ADDITIONS),
+    )
 
 
 def as_input(images: torch.Tensor, channels: int) -> torch.Tensor | None:
@@ -54,7 +68,7 @@ def identity_term(settings: TrainSettings, context: HalfContext) -> Term:
 
 VARIANT = Variant(
     name="identity term",
-    settings=("lambda_identity",),
+    train_settings=IdentitySettings,
     is_on=lambda settings: bool(settings.lambda_identity),
     changes_step=True,
     logged=("identity",),

@@ -6,9 +6,19 @@ carrying the input past a silenced decoder."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, setting
 from mnist_cyclegan.variants.variant import Variant
+
+
+@dataclass(frozen=True)
+class LongSkipSettings:
+    long_skip: bool = setting(
+        False, boolean(), Flag("Add the stem's features to the decoder's.", ADDITIONS)
+    )
 
 
 def join(decoded: torch.Tensor, stem: torch.Tensor) -> torch.Tensor:
@@ -18,6 +28,6 @@ def join(decoded: torch.Tensor, stem: torch.Tensor) -> torch.Tensor:
 
 VARIANT = Variant(
     name="long skip",
-    settings=("net.long_skip",),
+    net_settings=LongSkipSettings,
     is_on=lambda settings: settings.net.long_skip,
 )

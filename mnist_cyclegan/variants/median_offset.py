@@ -7,10 +7,22 @@ cannot find an image-wide median on its own. Part of the quick preset (docs/meas
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from mnist_cyclegan.figures import minus_median
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, setting
 from mnist_cyclegan.variants.variant import Variant
+
+
+@dataclass(frozen=True)
+class MedianOffsetSettings:
+    median_offset: bool = setting(
+        False,
+        boolean(),
+        Flag("The generator also reads |input − its median colour|.", ADDITIONS),
+    )
 
 
 def stem_inputs(in_channels: int) -> int:
@@ -26,6 +38,6 @@ def with_offset(x: torch.Tensor, median: torch.Tensor | None = None) -> torch.Te
 
 VARIANT = Variant(
     name="median offset",
-    settings=("net.median_offset",),
+    net_settings=MedianOffsetSettings,
     is_on=lambda settings: settings.net.median_offset,
 )

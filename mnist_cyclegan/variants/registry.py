@@ -1,7 +1,8 @@
 """Every addition to the reference, one line each: what plugs a variant in.
 
 Each line is the `VARIANT` its file declares (variant.py). The order is the order the
-half-cycle sums further terms in (identity, then shape), and so part of what a run computes.
+half-cycle sums further terms in (identity, then shape), and so part of what a run computes,
+and the order the variants' settings follow the reference's in the schema and in `train -h`.
 tests/test_variants.py checks that every addition file is listed and that each names settings
 that exist and columns the loss log has.
 """
@@ -16,6 +17,7 @@ from mnist_cyclegan.variants import (
     median_offset,
     shape_term,
     two_tone,
+    weight_average,
 )
 from mnist_cyclegan.variants.variant import Variant
 
@@ -23,11 +25,27 @@ VARIANTS: tuple[Variant, ...] = (
     identity.VARIANT,
     shape_term.VARIANT,
     cycle_noise.VARIANT,
-    two_tone.VARIANT,
     attention.VARIANT,
+    two_tone.VARIANT,
     long_skip.VARIANT,
     median_offset.VARIANT,
+    weight_average.VARIANT,
 )
+
+
+def train_settings() -> tuple[type, ...]:
+    """The settings the variants add to `TrainSettings`, in registry order."""
+    return tuple(v.train_settings for v in VARIANTS if v.train_settings is not None)
+
+
+def net_settings() -> tuple[type, ...]:
+    """The settings the variants add to `NetSettings`, in registry order."""
+    return tuple(v.net_settings for v in VARIANTS if v.net_settings is not None)
+
+
+def heads() -> dict[str, type]:
+    """The generator heads the variants add, by their `--head` names."""
+    return dict(v.head for v in VARIANTS if v.head is not None)
 
 
 def logged_columns() -> tuple[str, ...]:

@@ -1,20 +1,35 @@
 """The shape term (`--lambda-shape`, not in the reference): |ink(G(x)) − ink(x)|, the
-translation keeps the input's figure where it is. It answers what the cycle alone does not, a
-pair of generators that hide the digit in the colours and draw another: the quick preset weighs
-it 2 on colored-background ↔ colored-digit, where without it one seed in three went wrong on
-validation digits (presets.py; docs/measurements.md, pairs, fourth round). tests/test_design.py
-checks the term by hand, a colour figure's ink against its grey one's.
+translation keeps the input's figure where it is. It answers what the cycle alone does not, a pair
+of generators that hide the digit in the colours and draw another: the quick preset weighs it 2 on
+colored-background ↔ colored-digit, where without it one seed in three went wrong on validation
+digits (settings/presets.py; docs/measurements.md, "Every pair of domains (fourth round)").
+tests/test_design.py checks the term by hand, a colour figure's ink against its grey one's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import torch
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.cyclegan.losses import l1
 from mnist_cyclegan.fast.halves import Term
 from mnist_cyclegan.figures import figure_map, image_median
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, number, setting
 from mnist_cyclegan.variants.variant import HalfContext, Variant
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import TrainSettings
+
+
+@dataclass(frozen=True)
+class ShapeSettings:
+    lambda_shape: float = setting(
+        0.0,
+        number(0, 1e6, "loss weights must be >= 0"),
+        Flag("Shape term weight, the figure kept in place.", ADDITIONS),
+    )
 
 
 def ink(images: torch.Tensor) -> torch.Tensor:
@@ -38,8 +53,9 @@ def shape_term(settings: TrainSettings, context: HalfContext) -> Term:
 
 VARIANT = Variant(
     name="shape term",
-    settings=("lambda_shape",),
+    train_settings=ShapeSettings,
     is_on=lambda settings: bool(settings.lambda_shape),
     changes_step=True,
+    logged=("shape",),
     term=shape_term,
 )

@@ -14,8 +14,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.fast.halves import HalfPlan, StepPlans, reference_plans
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.variants.cycle_noise import cycle_noise, jitter
 from mnist_cyclegan.variants.registry import VARIANTS
 from mnist_cyclegan.variants.two_tone import estimate_palette, with_palette

@@ -17,20 +17,26 @@ then need not hide anywhere. After training a generator draws palettes from a ba
 target domain's real palettes, picked by a hash of the input's pixels: colours spread as the
 data's do, independent of the digit, and the same input always gets the same colour.
 
-The quick preset's head (docs/measurements.md, pairs, second round: flat backgrounds, colours as the
-data's, independent of the digit); `flat_figures` drops the shade into a domain whose figures
-are two flat colours (tests/test_palette.py and tests/test_flat_figures.py).
+The quick preset's head (docs/measurements.md, "Every pair of domains (second round)": flat
+backgrounds, colours as the data's, independent of the digit); `flat_figures` drops the shade into a
+domain whose figures are two flat colours (tests/test_palette.py and tests/test_flat_figures.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from mnist_cyclegan.config import NetSettings
 from mnist_cyclegan.figures import WholeImage, figure_map, frame_median
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, setting
 from mnist_cyclegan.variants.generator import GeneratorWithAdditions
 from mnist_cyclegan.variants.variant import Variant
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import NetSettings
 
 BANK_SIZE = 4096  # palettes a generator keeps of its target domain's real images (96 KB)
 MAX_SHADE = 2.0  # s ∈ [0, 2]: 1 at a zero logit, and room to brighten a dim ink to white
@@ -66,7 +72,7 @@ def estimate_palette(images: torch.Tensor) -> torch.Tensor:
     white digit's farthest pixel is one of its darker greys (down to 128), for 6% of
     colored-background's images, and colored-digit -> colored-background then drew those
     digits grey and dotted (98.7% in the target domain; 100% given a white ink:
-    docs/measurements.md, pairs, fourth round)."""
+    docs/measurements.md, "Every pair of domains (fourth round)")."""
     images = images.float()
     paper = frame_median(images)  # N×C
     pixels = images.flatten(2)  # N×C×HW
@@ -182,7 +188,8 @@ def figures_are_flat(pixels: torch.Tensor) -> bool:
     freedom (the generator keeps both, as before this check existed). With the shade free, a
     generator into flat figures can carry what the way back needs in its figure's shading (the
     grey levels colored-digit erases), a signal too strong for noise on the fakes to drown,
-    and the figure's colour strays from the data's (docs/measurements.md, pairs, third round)."""
+    and the figure's colour strays from the data's (docs/measurements.md, "Every pair of
+    domains (third round)")."""
     if pixels.shape[1] == 1:
         return False
     sample = pixels[: min(len(pixels), 1024)].float() / 255.0
@@ -249,9 +256,24 @@ class TwoToneGenerator(GeneratorWithAdditions):
         return (palette.flatten(1).float()[:, None, :] * weight[None]).sum(dim=2) + bias
 
 
+@dataclass(frozen=True)
+class TwoToneSettings:
+    flat_figures: bool = setting(
+        False, boolean(), Flag("Two-tone: no shade where the target's figures are flat.", ADDITIONS)
+    )
+
+
+def flat_figures_problem(net: NetSettings) -> str | None:
+    if net.flat_figures and net.head != "two-tone":
+        return "--flat-figures decides a two-tone output's shade: it needs --head two-tone"
+    return None
+
+
 VARIANT = Variant(
     name="two-tone head",
-    settings=("net.head", "net.flat_figures"),
+    net_settings=TwoToneSettings,
+    net_problem=flat_figures_problem,
+    head=("two-tone", TwoToneGenerator),
     is_on=lambda settings: settings.net.head == "two-tone",
     changes_step=True,  # palettes of real images for each half-cycle (step.py)
 )

@@ -1,21 +1,26 @@
 """What an addition declares about itself, so that one registry line plugs it in.
 
 Each file of `variants/` that adds to the reference ends with a `VARIANT`: its name, the
-settings fields it reads, whether it is on for a run's settings, the loss-log columns it adds,
-and, for a further generator term, the term itself. `registry.py` lists them; the step's plans
-(step.py), the loss log's columns (training/run_folder.py) and the docs read them from there.
-docs/design.md, "Adding a variant", shows the smallest one.
+settings it adds (a small frozen dataclass of `settings.fields.setting` fields, each with its
+check and `train` flag, which the schema mixes into `TrainSettings` or `NetSettings`), whether
+it is on for a run's settings, the loss-log columns it adds, and its hooks: a generator head,
+or a further generator term. `registry.py` lists them; the schema, `train`'s options, the step's
+plans (step.py), the loss log's columns and the docs read them from there. docs/design.md,
+"Adding a variant", shows the smallest one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import torch
+from torch import nn
 
-from mnist_cyclegan.config import TrainSettings
-from mnist_cyclegan.fast.halves import Term
+if TYPE_CHECKING:
+    from mnist_cyclegan.fast.halves import Term
+    from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,25 @@ class Variant:
     """One addition to the reference, as its file declares it."""
 
     name: str  # as docs and `mnistgan train -h` call it
-    settings: tuple[str, ...]  # the fields it reads: TrainSettings' ("cycle_noise"), "net.x"
     is_on: Callable[[TrainSettings], bool]  # whether a run's settings turn it on
+    # The settings it adds: a frozen dataclass of `setting` fields, mixed into TrainSettings
+    # (train_settings) or into the networks' NetSettings (net_settings). Off is their default.
+    train_settings: type | None = None
+    net_settings: type | None = None
+    # A check across fields, one line where the settings are wrong (None where they are fine).
+    net_problem: Callable[[NetSettings], str | None] | None = None
+    # A generator head: its `--head` name and the class that builds it (factory.py).
+    head: tuple[str, type[nn.Module]] | None = None
     changes_step: bool = False  # a term, noise or palettes in the step (else the networks)
     logged: tuple[str, ...] = ()  # columns it adds to the loss log (0 where it is off)
     # A further generator term the half-cycle sums (weight · value), in registry order.
     term: Callable[[TrainSettings, HalfContext], Term] | None = None
+
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """The settings it reads, by name: TrainSettings' ("cycle_noise"), NetSettings' as
+        "net.x" (a head reads "net.head")."""
+        own = [f.name for f in fields(self.train_settings)] if self.train_settings else []
+        net = [f.name for f in fields(self.net_settings)] if self.net_settings else []
+        heads = ["head"] if self.head else []
+        return (*own, *(f"net.{name}" for name in heads + net))

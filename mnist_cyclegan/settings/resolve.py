@@ -1,50 +1,38 @@
-"""What `train`'s flags make of a run's settings: a preset's, a config.json's, or a resumed
-run's own (read from its checkpoint), with the flags the user gave on top.
+"""A run's final settings, decided once and before the Trainer exists: a preset's, a
+config.json's or a resumed run's own (read from its checkpoint), with the flags the user gave
+on top, then what the data read allows (`decide`).
 
-The flags arrive as explicit keyword arguments, field by field (`given`), so a flag that names
-no field of the settings is an error, never dropped without a word.
+Three stages, in this order and nowhere else: the preset and its changes for the pair of
+domains (presets.py); the flags given; and, once both sides' images are read, the quick
+preset's choices that the data does not support turned off (own_data.py) and the size a
+user's set was read at recorded, so that the weights file alone says how to read images.
+
+The flags arrive by field name (settings/command_line.py), so a flag that names no field of the
+settings is an error, never dropped without a word.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mnist_cyclegan.config import NetSettings, TrainSettings
+from mnist_cyclegan.data import DomainArrays
 from mnist_cyclegan.data.sources import distinct_names, domain_name
 from mnist_cyclegan.domains import DOMAINS
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.presets import pair_preset
+from mnist_cyclegan.settings import own_data
+from mnist_cyclegan.settings.presets import pair_preset
+from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.tensor_files import strict_json
+from mnist_cyclegan.training.batches import training_sides
 from mnist_cyclegan.training.checkpoint import read_checkpoint_settings
+
+Sides = tuple[DomainArrays, DomainArrays]
 
 # Only these may differ from a run's own settings when it resumes: they extend or cut the run
 # without changing what each step computes.
 CHANGEABLE_ON_RESUME = ("epochs", "steps")
 MAX_CONFIG_BYTES = 1 << 20
-
-
-def given(settings_class: type, **values: object) -> dict:
-    """The values the user gave (not None) for fields of `settings_class`, paths as strings.
-    A name that is no field raises TypeError: a renamed field must fail, not vanish."""
-    names = {field.name for field in fields(settings_class)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise TypeError(f"{settings_class.__name__} has no field {unknown[0]!r}")
-    return {
-        name: str(value) if isinstance(value, Path) else value
-        for name, value in values.items()
-        if value is not None
-    }
-
-
-def given_flags(**values: object) -> Given:
-    """The flags the user gave, each to the settings class it is a field of (TrainSettings or
-    its NetSettings); a name that is a field of neither raises TypeError."""
-    net_names = {field.name for field in fields(NetSettings)}
-    net = {k: v for k, v in values.items() if k in net_names}
-    train = {k: v for k, v in values.items() if k not in net_names}
-    return Given(train=given(TrainSettings, **train), net=given(NetSettings, **net))
 
 
 @dataclass(frozen=True)
@@ -53,6 +41,9 @@ class Given:
 
     train: dict
     net: dict
+
+    def names(self) -> set[str]:
+        return set(self.train) | set(self.net)
 
     def on(self, base: TrainSettings) -> TrainSettings:
         return replace(base, **self.train, net=replace(base.net, **self.net))
@@ -157,3 +148,38 @@ def default_run_folder(flags: Given) -> Path:
     domain_a = named.get("domain_a", defaults.domain_a)
     domain_b = named.get("domain_b", defaults.domain_b)
     return Path("runs") / f"{domain_a}-to-{domain_b}"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A run's final settings, the two sides' images they were decided on, and what the
+    decision says to the user (one line per choice the data changed or kept)."""
+
+    settings: TrainSettings
+    sides: Sides
+    told: tuple[str, ...] = ()
+
+
+def decide(
+    flags: Given, *, preset: str | None, config: Path | None, resume: bool, out: Path
+) -> Decided:
+    """The settings a `train` command line makes, with both sides' images read for them."""
+    settings = run_settings(flags, preset=preset, config=config, resume=resume, out=out)
+    settings = settings.validate()
+    sides = training_sides(settings)
+    fresh_quick = preset == "quick" and not resume and config is None
+    return with_data(settings, sides, given=flags.names() if fresh_quick else None)
+
+
+def with_data(settings: TrainSettings, sides: Sides, *, given: set[str] | None = None) -> Decided:
+    """The last stage, once the images are read: with `given` (the fields the user set, for
+    a new quick run) the preset's choices the data does not support are turned off
+    (own_data.py; never a field in `given`); a run on a user's own set records the size it
+    read the images at; runs on our renderings keep `size` as given."""
+    told: list[str] = []
+    if given is not None and own_data.on_own_data(sides):
+        settings, told = own_data.adapted(settings, sides, given)
+    own = not all(side.rendered for side in sides)
+    if own and settings.size is None:
+        settings = replace(settings, size=sides[0].size)
+    return Decided(settings.validate(), sides, tuple(told))

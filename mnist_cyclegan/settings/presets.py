@@ -1,6 +1,6 @@
 """The presets `train --preset` names, and what a preset changes for a pair of domains.
 
-Plain dictionaries of settings (config.py turns them into `TrainSettings`), so that every
+Plain dictionaries of settings (schema.py turns them into `TrainSettings`), so that every
 choice a preset makes sits in one place with the measurement behind it (docs/measurements.md).
 """
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from mnist_cyclegan.config import TrainSettings
 from mnist_cyclegan.data import DomainArrays
 from mnist_cyclegan.figures import border, frame_median
+from mnist_cyclegan.settings.schema import TrainSettings
 
 CHECKED_IMAGES = 2_000  # per side: enough for a share to 2 points
 FLAT_FRAME_LEVELS = 12.0  # grey levels a flat background's frame stays within (JPEG noise: ~5)
