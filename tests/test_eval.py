@@ -14,7 +14,7 @@ from mnist_cyclegan.data import domain_arrays, load_mnist
 from mnist_cyclegan.domains import render
 from mnist_cyclegan.evaluation import metrics
 from mnist_cyclegan.evaluation.classifier import load_or_train_classifier
-from mnist_cyclegan.evaluation.evaluate import Side, direction_scores
+from mnist_cyclegan.evaluation.rendered_eval import Side, direction_scores
 
 LIMIT = 1000
 CPU = torch.device("cpu")

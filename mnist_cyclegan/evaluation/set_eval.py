@@ -33,19 +33,25 @@ from mnist_cyclegan.evaluation.classifier import (
     predict,
     train_classifier,
 )
+from mnist_cyclegan.evaluation.eval_data import EvalSources
+from mnist_cyclegan.evaluation.groups import Direction, MetricGroup, Prepared
 from mnist_cyclegan.evaluation.set_check import load_set_check, read_sets
 from mnist_cyclegan.evaluation.translation import translate_batches
 from mnist_cyclegan.weights import WeightsMeta
 
+# What a run's eval.csv keeps of each direction (training/eval_log.py): what needs no rule,
+# and accuracy where both sides are labelled.
+LOGGED = ("target_domain_share", "accuracy", "frechet_set_distance", "kernel_set_distance",
+          "cycle_psnr")  # fmt: skip
 ADAPTATION_IMAGES = 60_000  # translated source images its classifier reads: all, as PixelDA
 
 
 @dataclass(frozen=True)
 class SetSide:
-    """One side as eval scores it: the images to score (`view.x_test`), the training images
+    """One side as eval scores it: the images to score (`arrays.x_test`), the training images
     the distances compare with, its classifier where it has labels, and a line naming it."""
 
-    view: DomainArrays
+    arrays: DomainArrays
     train: np.ndarray
     classifier: DigitClassifier | None
     description: str
@@ -81,44 +87,33 @@ def read_set_sides(
     return sides[0], sides[1], check
 
 
-def evaluate_sets(
-    g_ab: torch.nn.Module,
-    g_ba: torch.nn.Module,
-    meta: WeightsMeta,
-    *,
-    limit: int,
-    device: torch.device,
-    split: str = "test",
-    data: tuple[Path | None, Path | None] = (None, None),
-) -> tuple[dict, dict]:
-    """Both directions on the first `limit` images of `split`; the scores and examples."""
-    side_a, side_b, check = read_set_sides(meta, split, data, device)
-    count = min(len(side_a.view.x_test), len(side_b.view.x_test))
-    results: dict = {
-        "limit": int(min(limit, count)), "domain_a": meta.domain_a, "domain_b": meta.domain_b,
-        "split": split, "data": {"a": side_a.description, "b": side_b.description},
-        "kind": "sets",
+def prepare_sets(
+    meta: WeightsMeta, device: torch.device, split: str, sources: EvalSources
+) -> Prepared:
+    """Both sides read as the model's run read them, and the metric groups that apply: the set
+    check's shares and distances, the round trip, and, where both sides have the same labels,
+    the labels' measures."""
+    side_a, side_b, check = read_set_sides(meta, split, (sources.data_a, sources.data_b), device)
+
+    def in_the_sets(d: Direction) -> dict:
+        return set_scores(check, d.outputs, d.inputs, d.target, d.target_index, d.limit, d.device)
+
+    def by_the_labels(d: Direction) -> dict:
+        return label_scores(
+            d.forward, meta.output, d.outputs, d.source, d.target, d.limit, d.device
+        )
+
+    groups = [
+        MetricGroup("the set check", in_the_sets),
+        MetricGroup("the round trip", lambda d: round_trip(d.inputs, d.cycled)),
+    ]
+    if same_labels(side_a.arrays, side_b.arrays):
+        groups.append(MetricGroup("the labels", by_the_labels))
+    header = {
+        "domain_a": meta.domain_a, "domain_b": meta.domain_b,
+        "data": {"a": side_a.description, "b": side_b.description}, "kind": "sets",
     }  # fmt: skip
-    samples = {}
-    for name, forward, backward, source, target, index in (
-        ("a2b", g_ab, g_ba, side_a, side_b, 1),
-        ("b2a", g_ba, g_ab, side_b, side_a, 0),
-    ):
-        inputs = source.view.x_test[:limit]
-        outputs = translate_batches(forward, inputs, meta.output, device)
-        cycled = translate_batches(backward, outputs, meta.output, device, colours_of=inputs)
-        scores = set_scores(check, outputs, inputs, target, index, limit, device)
-        scores.update(round_trip(inputs, cycled))
-        if same_labels(source.view, target.view):
-            scores.update(
-                label_scores(forward, meta.output, outputs, source, target, limit, device)
-            )
-        results[name] = scores
-        samples[name] = {
-            "input": inputs[:16], "output": outputs[:16], "cycle": cycled[:16],
-            "truth": target.view.x_test[:16],
-        }  # fmt: skip
-    return results, samples
+    return Prepared((side_a, side_b), tuple(groups), header, LOGGED)
 
 
 def set_scores(
@@ -127,7 +122,7 @@ def set_scores(
 ) -> dict:  # fmt: skip
     """Shares in the target domain and distances to real target images, in the check's
     features; `index` is the target's side (0 for A, 1 for B)."""
-    real = target.view.x_test[:limit]
+    real = target.arrays.x_test[:limit]
     found, features = read_sets(check, outputs, device)
     found_real, real_features = read_sets(check, real, device)
     found_input, _ = read_sets(check, inputs, device)
@@ -165,12 +160,12 @@ def label_scores(
     """Accuracy of the target's reader on the outputs, its ceiling, the Fréchet distance in its
     features (outputs and real test images, each against real training images), and the
     adaptation figure with source-only and target-only beside it."""
-    labels = source.view.y_test[:limit]
-    real, real_labels = target.view.x_test[:limit], target.view.y_test[:limit]
+    labels = source.arrays.y_test[:limit]
+    real, real_labels = target.arrays.x_test[:limit], target.arrays.y_test[:limit]
     predicted, features = predict(target.classifier, outputs, device)
     ceiling, real_features = predict(target.classifier, real, device)
     _, reference = predict(target.classifier, target.train[:limit], device)
-    as_source = match_channels(real, source.view.channels)
+    as_source = match_channels(real, source.arrays.channels)
     source_only, _ = predict(source.classifier, as_source, device)
     adapted = adaptation_classifier(forward, output, source, target, device)
     adapted_predicted, _ = predict(adapted, real, device)
@@ -190,9 +185,9 @@ def adaptation_classifier(
 ) -> DigitClassifier:
     """A classifier trained, as the target's own is, on translated source training images
     with the source's labels (the first ADAPTATION_IMAGES outside the validation digits)."""
-    arrays = source.view
+    arrays = source.arrays
     keep = np.setdiff1d(np.arange(len(arrays.x_train)), validation_indices(len(arrays.x_train)))
     keep = keep[:ADAPTATION_IMAGES]
     translated = translate_batches(forward, arrays.x_train[keep], output, device)
-    training = replace(target.view, x_train=translated, y_train=arrays.y_train[keep])
+    training = replace(target.arrays, x_train=translated, y_train=arrays.y_train[keep])
     return train_classifier(training, device=device)

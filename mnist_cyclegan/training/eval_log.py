@@ -8,33 +8,15 @@ import torch
 from torch import nn
 
 from mnist_cyclegan.atomic import write_text_atomic
-from mnist_cyclegan.evaluation.evaluate import evaluate, on_renderings, prepare_sides
+from mnist_cyclegan.evaluation.evaluate import evaluate, prepare
 from mnist_cyclegan.weights import WeightsMeta
 
 DIRECTIONS = ("a2b", "b2a")
-COLUMNS = (
-    "accuracy",
-    "accuracy_batch_stats",
-    "psnr",
-    "color_w1",
-    "color_sliced_w1",
-    "color_class_dependence",
-    "flatness",
-    "frechet_classifier_distance",
-    "cycle_l1",
-)
-# A user's own pair (evaluation/set_eval.py): what needs no rule; accuracy where labelled.
-SET_COLUMNS = (
-    "target_domain_share",
-    "accuracy",
-    "frechet_set_distance",
-    "kernel_set_distance",
-    "cycle_psnr",
-)
 
 
 class EvalLog:
-    """eval.csv: step, training seconds, the split scored, and each direction's COLUMNS. A run
+    """eval.csv: step, training seconds, the split scored, and each direction's scores that
+    the pair's evaluation logs (`Prepared.logged`: what its data offers). A run
     that holds the validation digits out is scored on them (design choices are made there);
     one that trains on every digit (the reference preset) on the test digits."""
 
@@ -44,9 +26,8 @@ class EvalLog:
         self.path, self.meta, self.limit, self.device = path, meta, limit, device
         self.split = "val" if meta.settings is not None and meta.settings.validation else "test"
         self.seconds_spent = 0.0  # evaluation time, kept out of the training wall time
-        renderings = on_renderings(meta)
-        self.columns = COLUMNS if renderings else SET_COLUMNS
-        self.sides = prepare_sides(meta, device, self.split) if renderings else None
+        self.prepared = prepare(meta, device, self.split)  # the data, read once for the run
+        self.columns = self.prepared.logged
         names = [f"{d}_{c}" for d in DIRECTIONS for c in self.columns]
         self.lines = [",".join(["step", "seconds", "split", *names])]
         if path.exists() and resume_step > 0:  # a resumed run continues its log from its step
@@ -55,7 +36,7 @@ class EvalLog:
 
     def record(self, step: int, seconds: float, g_ab: nn.Module, g_ba: nn.Module) -> dict:
         results, _ = evaluate(
-            g_ab, g_ba, self.meta, limit=self.limit, device=self.device, sides=self.sides,
+            g_ab, g_ba, self.meta, limit=self.limit, device=self.device, prepared=self.prepared,
             split=self.split,
         )  # fmt: skip
         values = [results[d].get(c, float("nan")) for d in DIRECTIONS for c in self.columns]
