@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from mnist_cyclegan.data import load_mnist
+from mnist_cyclegan.evaluation.scores import Score
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
@@ -174,22 +175,23 @@ def table_row(summary: dict, direction: str, scores: dict) -> str:
     """One direction of one run as a BENCHMARKS.md row; "–" where the data has no labels."""
     a, b = summary["pair"].split(":")
     arrow = f"{a} → {b}" if direction == "a2b" else f"{b} → {a}"
-    labelled = "accuracy" in scores
+    labelled = Score.ACCURACY in scores
     flags = " ".join(summary.get("flags", []))
     peer = f", {summary['peer']} ({summary['steps']} steps)" if "peer" in summary else ""
     cells = [
         summary["pair"].replace(":", " ↔ ") + (f" `{flags}`" if flags else "") + peer,
         f"{summary['seed']} ({summary['split']})", arrow,
-        f"{percent(scores['accuracy'])} ({percent(scores['accuracy_ceiling'])})"
+        f"{percent(scores[Score.ACCURACY])} ({percent(scores[Score.ACCURACY_CEILING])})"
         if labelled else "–",
-        f"{percent(scores['target_domain_share'])} "
-        f"({percent(scores['target_domain_share_real'])})",
-        f"{scores['frechet_classifier_distance']:.2f} "
-        f"({scores['frechet_classifier_distance_real']:.2f})" if labelled else "–",
-        f"{scores['kernel_set_distance']:.4f} ({scores['kernel_set_distance_real']:.4f})",
-        f"{percent(scores['adaptation_accuracy'])} ({percent(scores['adaptation_source_only'])} "
-        f"/ {percent(scores['adaptation_target_only'])})" if labelled else "–",
-        f"{scores['cycle_psnr']:.2f} dB / {scores['cycle_ssim']:.3f}",
+        f"{percent(scores[Score.TARGET_DOMAIN_SHARE])} "
+        f"({percent(scores[Score.TARGET_DOMAIN_SHARE_REAL])})",
+        f"{scores[Score.FRECHET_CLASSIFIER_DISTANCE]:.2f} "
+        f"({scores[Score.FRECHET_CLASSIFIER_DISTANCE_REAL]:.2f})" if labelled else "–",
+        f"{scores[Score.KERNEL_SET_DISTANCE]:.4f} ({scores[Score.KERNEL_SET_DISTANCE_REAL]:.4f})",
+        f"{percent(scores[Score.ADAPTATION_ACCURACY])} "
+        f"({percent(scores[Score.ADAPTATION_SOURCE_ONLY])} "
+        f"/ {percent(scores[Score.ADAPTATION_TARGET_ONLY])})" if labelled else "–",
+        f"{scores[Score.CYCLE_PSNR]:.2f} dB / {scores[Score.CYCLE_SSIM]:.3f}",
         f"{summary['train_s']} s",
     ]  # fmt: skip
     return "| " + " | ".join(cells) + " |"

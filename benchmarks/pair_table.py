@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from mnist_cyclegan.evaluation.scores import Score
+
 HEADER = (
     "| pair | seed | direction | in target | digit acc. (ceiling) | PSNR | background std "
     "| colour W1 / joint (real) | colour ~ class (real) | training |"
@@ -18,10 +20,13 @@ HEADER = (
 
 
 def colour_cells(row: dict) -> tuple[str, str]:
-    if "color_w1" not in row:
+    if Score.COLOR_W1 not in row:
         return "–", "–"
-    w1 = f"{row['color_w1']:.1f} / {row['color_sliced_w1']:.1f} ({row['color_sliced_w1_real']:.1f})"
-    eta = f"{row['color_class_dependence']:.3f} ({row['color_class_dependence_real']:.3f})"
+    w1 = (
+        f"{row[Score.COLOR_W1]:.1f} / {row[Score.COLOR_SLICED_W1]:.1f} "
+        f"({row[Score.COLOR_SLICED_W1_REAL]:.1f})"
+    )
+    eta = f"{row[Score.COLOR_CLASS_DEPENDENCE]:.3f} ({row[Score.COLOR_CLASS_DEPENDENCE_REAL]:.3f})"
     return w1, eta
 
 
@@ -52,9 +57,10 @@ def table_rows(folder: Path, split: str) -> list[str]:
             w1, eta = colour_cells(row)
             lines.append(
                 f"| {a} ↔ {b} ({style}) | {seed[1:]} | {arrow} "
-                f"| {row['target_domain_share']:.2%} "
-                f"| {row['accuracy']:.2%} ({row['accuracy_ceiling']:.2%}) | {row['psnr']:.2f} "
-                f"| {row['flatness']:.2f} | {w1} | {eta} | {took if key == 'a2b' else ''} |"
+                f"| {row[Score.TARGET_DOMAIN_SHARE]:.2%} "
+                f"| {row[Score.ACCURACY]:.2%} ({row[Score.ACCURACY_CEILING]:.2%}) "
+                f"| {row[Score.PSNR]:.2f} "
+                f"| {row[Score.FLATNESS]:.2f} | {w1} | {eta} | {took if key == 'a2b' else ''} |"
             )
     return lines
 

@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from mnist_cyclegan.errors import Interrupted, MnistganWarning
+from mnist_cyclegan.evaluation.scores import SHOWN, Score
 
 # Markup and emoji off: file names and messages are shown as they are ("[final]", ":smile:").
 console = Console(markup=False, emoji=False, soft_wrap=True)
@@ -221,13 +222,14 @@ def score_table(results: dict) -> Table:
     table.add_column("metric")
     table.add_column(f"{a} -> {b}", justify="right")
     table.add_column(f"{b} -> {a}", justify="right")
-    from mnist_cyclegan.evaluation.report import METRIC_LINES  # not at start-up: it loads torch
-
-    for key, label, fmt in METRIC_LINES:
-        if not any(key in results[d] for d in ("a2b", "b2a")):
+    for score, shown in SHOWN.items():
+        if not any(score in results[d] for d in ("a2b", "b2a")):
             continue
-        cells = [fmt.format(results[d][key]) if key in results[d] else "-" for d in ("a2b", "b2a")]
-        table.add_row(label, *cells)
+        cells = [
+            shown.format.format(results[d][score]) if score in results[d] else "-"
+            for d in ("a2b", "b2a")
+        ]
+        table.add_row(shown.label, *cells)
     return table
 
 
@@ -248,18 +250,18 @@ def translation_warnings(results: dict) -> list[str]:
     lines = []
     for key, source, target in (("a2b", a, b), ("b2a", b, a)):
         scores = results[key]
-        share = scores.get("target_domain_share")
+        share = scores.get(Score.TARGET_DOMAIN_SHARE)
         if share is not None and share < 0.5:
             lines.append(
                 f"{source} -> {target} did not translate: {share:.1%} of its outputs look like "
-                f"{target} (real {target} images: {scores['target_domain_share_real']:.1%}; "
-                f"the inputs themselves: {scores['target_domain_share_input']:.1%})"
+                f"{target} (real {target} images: {scores[Score.TARGET_DOMAIN_SHARE_REAL]:.1%}; "
+                f"the inputs themselves: {scores[Score.TARGET_DOMAIN_SHARE_INPUT]:.1%})"
             )
-        flatness = scores.get("flatness")
+        flatness = scores.get(Score.FLATNESS)
         if flatness is not None and flatness > MOTTLED_ABOVE:  # NaN (no background) is not
             lines.append(
                 f"{source} -> {target}'s backgrounds are not flat: std {flatness:.1f} grey "
-                f"levels (real {target} images: {scores.get('flatness_real', 0.0):.1f}); see "
+                f"levels (real {target} images: {scores.get(Score.FLATNESS_REAL, 0.0):.1f}); see "
                 "README 'When a pair does not translate'"
             )
     return lines
@@ -274,7 +276,7 @@ def models_table(models: list) -> Table:
         table.add_column(column)
     for model in models:
         card = model.card
-        accuracy = [f"{card['test'][d]['accuracy']:.2%}" for d in ("a2b", "b2a")]
+        accuracy = [f"{card['test'][d][Score.ACCURACY]:.2%}" for d in ("a2b", "b2a")]
         table.add_row(
             model.name,
             f"{card['domain_a']} <-> {card['domain_b']}",

@@ -15,6 +15,7 @@ from mnist_cyclegan.domains import render
 from mnist_cyclegan.evaluation import metrics
 from mnist_cyclegan.evaluation.classifier import load_or_train_classifier
 from mnist_cyclegan.evaluation.rendered_eval import Side, direction_scores
+from mnist_cyclegan.evaluation.scores import SHOWN, Score
 
 LIMIT = 1000
 CPU = torch.device("cpu")
@@ -118,6 +119,8 @@ def test_eval_cli_writes_json_and_report(runner, tmp_path, weights):
             assert np.isfinite(values[key]), (direction, key)
         assert 0 <= values["accuracy"] <= 1 and values["accuracy_ceiling"] > 0.85
     assert "color_w1" in scores["a2b"] and "color_w1" not in scores["b2a"]
+    named = {score.value for score in Score}  # every score is one the scores type names
+    assert set(scores["a2b"]) | set(scores["b2a"]) <= named
     assert Image.open(report).size[1] > 400
     assert "digit accuracy" in result.output
 
@@ -140,3 +143,9 @@ def test_train_eval_every_logs_quality_during_training(runner, tmp_path):
     assert resumed.exit_code == 0, resumed.output
     steps = [line.split(",")[0] for line in (out / "eval.csv").read_text().splitlines()[1:]]
     assert steps == ["5", "10", "15"]
+
+
+def test_every_shown_score_is_named_and_shown_once():
+    assert all(isinstance(score, Score) for score in SHOWN)
+    labels = [shown.label for shown in SHOWN.values() if not shown.label.startswith("  ")]
+    assert len(labels) == len(set(labels))

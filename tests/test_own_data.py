@@ -20,6 +20,7 @@ from mnist_cyclegan.data import DomainArrays, folders, load_mnist
 from mnist_cyclegan.data.sources import read_side
 from mnist_cyclegan.domains import draw_colors, render
 from mnist_cyclegan.evaluation.metrics import kernel_distance
+from mnist_cyclegan.evaluation.scores import Score
 from mnist_cyclegan.settings.own_data import adapted, flat_frame_share, two_tone_share
 from mnist_cyclegan.settings.schema import TrainSettings
 
@@ -87,6 +88,8 @@ def test_mnist_to_photo_digits_from_a_folder_and_an_npz_translates_and_scores(
     assert "handwritten -> photo" in scored.output and "KID" in scored.output
     scores = json.loads(scores_file.read_text())
     assert scores["kind"] == "sets" and "handwritten" in scores["data"]["a"]
+    named = {score.value for score in Score}  # every score is one the scores type names
+    assert set(scores["a2b"]) | set(scores["b2a"]) <= named
     for direction in ("a2b", "b2a"):
         values = scores[direction]
         assert values["target_domain_share_input"] < 0.1, (direction, values)

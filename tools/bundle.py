@@ -31,6 +31,7 @@ from mnist_cyclegan.data import domain_arrays
 from mnist_cyclegan.evaluation import classifier, domain_check
 from mnist_cyclegan.evaluation.evaluate import evaluate
 from mnist_cyclegan.evaluation.model_cache import bundled_folder
+from mnist_cyclegan.evaluation.scores import Score
 from mnist_cyclegan.pretrained import models_folder
 from mnist_cyclegan.tensor_files import open_tensor_file, save_tensors
 from mnist_cyclegan.weights import WEIGHTS_FORMAT, load_generators
@@ -70,18 +71,18 @@ TRAIN_SEED = 0
 # The card's table: (label, key in eval's results, format); a row is left out where neither
 # direction has the key (no colour into mnist).
 CARD_ROWS = (
-    ("digit accuracy", "accuracy", "{:.2%}"),
-    ("the same classifier on real target images (ceiling)", "accuracy_ceiling", "{:.2%}"),
-    ("outputs the domain check puts in the target domain", "target_domain_share", "{:.2%}"),
-    ("background std, 0-255 (real target images)", "flatness", "{:.2f}"),
-    ("colour W1 per channel, 0-255", "color_w1", "{:.2f}"),
-    ("joint colour W1, 0-255 (real against real)", "color_sliced_w1", "{:.2f}"),
-    ("η²: share of colour variance explained by the digit", "color_class_dependence", "{:.3f}"),
-    ("PSNR against the rule's translation (dB)", "psnr", "{:.2f}"),
-    ("round trip PSNR (dB)", "cycle_psnr", "{:.2f}"),
+    ("digit accuracy", Score.ACCURACY, "{:.2%}"),
+    ("the same classifier on real target images (ceiling)", Score.ACCURACY_CEILING, "{:.2%}"),
+    ("outputs the domain check puts in the target domain", Score.TARGET_DOMAIN_SHARE, "{:.2%}"),
+    ("background std, 0-255 (real target images)", Score.FLATNESS, "{:.2f}"),
+    ("colour W1 per channel, 0-255", Score.COLOR_W1, "{:.2f}"),
+    ("joint colour W1, 0-255 (real against real)", Score.COLOR_SLICED_W1, "{:.2f}"),
+    ("η²: share of colour variance explained by the digit", Score.COLOR_CLASS_DEPENDENCE, "{:.3f}"),
+    ("PSNR against the rule's translation (dB)", Score.PSNR, "{:.2f}"),
+    ("round trip PSNR (dB)", Score.CYCLE_PSNR, "{:.2f}"),
 )
-REAL_OF = {"flatness": "flatness_real", "color_sliced_w1": "color_sliced_w1_real",
-           "color_class_dependence": "color_class_dependence_real"}  # fmt: skip
+REAL_OF = {Score.FLATNESS: Score.FLATNESS_REAL, Score.COLOR_SLICED_W1: Score.COLOR_SLICED_W1_REAL,
+           Score.COLOR_CLASS_DEPENDENCE: Score.COLOR_CLASS_DEPENDENCE_REAL}  # fmt: skip
 
 
 def model_name(a: str, b: str) -> str:
@@ -229,8 +230,8 @@ def model_card(card: dict) -> str:
         *score_rows(card),
         "",
         "The float32 weights this copy came from read "
-        f"{card['test_float32']['a2b']['accuracy']:.2%} and "
-        f"{card['test_float32']['b2a']['accuracy']:.2%}. Accuracy: the share of outputs a "
+        f"{card['test_float32']['a2b'][Score.ACCURACY]:.2%} and "
+        f"{card['test_float32']['b2a'][Score.ACCURACY]:.2%}. Accuracy: the share of outputs a "
         "classifier of the target domain reads as the input's digit. Background std: how far "
         "the background strays from one flat colour. Colour W1: the Wasserstein-1 distance "
         "between the outputs' colours and real images' colours. PSNR against the rule: the "
@@ -274,9 +275,9 @@ def known_limits(card: dict) -> list[str]:
         if target == "mnist":
             lines.append(
                 f"- Into mnist, grey levels that {source} does not keep are the model's guess: "
-                f"{scores['psnr']:.1f} dB PSNR against the true grey digit."
+                f"{scores[Score.PSNR]:.1f} dB PSNR against the true grey digit."
             )
-        spread = scores.get("flatness")
+        spread = scores.get(Score.FLATNESS)
         if spread is not None and spread == spread and spread >= 0.1:
             lines.append(
                 f"- Into {target} some backgrounds carry faint dots beside the digit "

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnist_cyclegan.evaluation.scores import Score
+
 
 @dataclass(frozen=True)
 class Direction:
@@ -52,4 +54,4 @@ class Prepared:
     sides: tuple[object, object]
     groups: tuple[MetricGroup, ...]
     header: dict
-    logged: tuple[str, ...]
+    logged: tuple[Score, ...]

@@ -12,6 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from mnist_cyclegan.domains import render
+from mnist_cyclegan.evaluation.scores import Score
 
 # Background std (0-255) of outputs where their inputs show background, above which they are
 # mottled (train's watch and eval both say so): real data 0, eval's target 2, the quick preset's
@@ -207,7 +208,7 @@ def true_translation(grey: np.ndarray, domain: str, style: str, colors: np.ndarr
 
 def cycle_scores(inputs: np.ndarray, cycled: np.ndarray) -> dict[str, float]:
     l1 = np.abs(as_float(inputs) - as_float(cycled)).mean() / 255.0
-    return {"cycle_l1": float(l1), "cycle_psnr": float(psnr(cycled, inputs).mean())}
+    return {Score.CYCLE_L1: float(l1), Score.CYCLE_PSNR: float(psnr(cycled, inputs).mean())}
 
 
 def kernel_distance(

@@ -33,20 +33,21 @@ from mnist_cyclegan.evaluation.eval_data import (
     with_training_files,
 )
 from mnist_cyclegan.evaluation.groups import Direction, MetricGroup, Prepared
+from mnist_cyclegan.evaluation.scores import Score
 from mnist_cyclegan.evaluation.translation import translate_batches
 from mnist_cyclegan.weights import WeightsMeta
 
 # What a run's eval.csv keeps of each direction (training/eval_log.py).
 LOGGED = (
-    "accuracy",
-    "accuracy_batch_stats",
-    "psnr",
-    "color_w1",
-    "color_sliced_w1",
-    "color_class_dependence",
-    "flatness",
-    "frechet_classifier_distance",
-    "cycle_l1",
+    Score.ACCURACY,
+    Score.ACCURACY_BATCH_STATS,
+    Score.PSNR,
+    Score.COLOR_W1,
+    Score.COLOR_SLICED_W1,
+    Score.COLOR_CLASS_DEPENDENCE,
+    Score.FLATNESS,
+    Score.FRECHET_CLASSIFIER_DISTANCE,
+    Score.CYCLE_L1,
 )
 
 
@@ -101,8 +102,8 @@ def direction_scores(
     scores.update(metrics.cycle_scores(inputs, cycled))
     # The distance is in our classifier's features, not Inception's: not FID. The old names
     # stay readable for one release.
-    scores["fid"] = scores["frechet_classifier_distance"]
-    scores["fid_real"] = scores["frechet_classifier_distance_real"]
+    scores[Score.FID] = scores[Score.FRECHET_CLASSIFIER_DISTANCE]
+    scores[Score.FID_REAL] = scores[Score.FRECHET_CLASSIFIER_DISTANCE_REAL]
     return scores
 
 
@@ -116,10 +117,10 @@ def content_scores(
     real_predicted, real_features = predict(target.classifier, real, device)
     _, reference_features = predict(target.classifier, target.arrays.x_train[:limit], device)
     return {
-        "accuracy": float((predicted == labels).mean()),
-        "accuracy_ceiling": float((real_predicted == target.arrays.y_test[:limit]).mean()),
-        "frechet_classifier_distance": metrics.frechet_distance(features, reference_features),
-        "frechet_classifier_distance_real": metrics.frechet_distance(
+        Score.ACCURACY: float((predicted == labels).mean()),
+        Score.ACCURACY_CEILING: float((real_predicted == target.arrays.y_test[:limit]).mean()),
+        Score.FRECHET_CLASSIFIER_DISTANCE: metrics.frechet_distance(features, reference_features),
+        Score.FRECHET_CLASSIFIER_DISTANCE_REAL: metrics.frechet_distance(
             real_features, reference_features
         ),
     }
@@ -133,8 +134,8 @@ def realism_and_fidelity(
     domain, style = target.arrays.domain, target.arrays.style
     real = target.arrays.x_test[:limit]
     scores = {
-        "flatness": metrics.background_flatness(outputs, grey),
-        "flatness_real": metrics.background_flatness(real, target.grey)
+        Score.FLATNESS: metrics.background_flatness(outputs, grey),
+        Score.FLATNESS_REAL: metrics.background_flatness(real, target.grey)
         if target.grey is not None
         else float("nan"),
     }
@@ -144,8 +145,8 @@ def realism_and_fidelity(
         estimated = metrics.estimate_colors(outputs, grey, domain)
         truth = metrics.true_translation(grey, domain, style, estimated)
         scores.update(colour_scores(estimated, labels, target, limit))
-    scores["psnr"] = float(metrics.psnr(outputs, truth).mean())
-    scores["ssim"] = float(metrics.ssim(outputs, truth).mean())
+    scores[Score.PSNR] = float(metrics.psnr(outputs, truth).mean())
+    scores[Score.SSIM] = float(metrics.ssim(outputs, truth).mean())
     return scores
 
 
@@ -157,14 +158,14 @@ def colour_scores(estimated: np.ndarray, labels: np.ndarray, target: Side, limit
     true_colors = arrays.colors_test[:limit].astype(np.float64)
     reference = reference_colors(arrays, limit)
     mean, per_channel = metrics.color_diversity(estimated, true_colors)
-    scores = {"color_w1": mean, "color_w1_channels": per_channel}
-    scores["color_sliced_w1"] = metrics.sliced_wasserstein(estimated, reference)
-    scores["color_class_dependence"] = metrics.class_dependence(estimated, labels)
+    scores = {Score.COLOR_W1: mean, Score.COLOR_W1_CHANNELS: per_channel}
+    scores[Score.COLOR_SLICED_W1] = metrics.sliced_wasserstein(estimated, reference)
+    scores[Score.COLOR_CLASS_DEPENDENCE] = metrics.class_dependence(estimated, labels)
     if target.grey is not None:
         real = metrics.estimate_colors(arrays.x_test[:limit], target.grey, arrays.domain)
-        scores["color_w1_real"], _ = metrics.color_diversity(real, true_colors)
-        scores["color_sliced_w1_real"] = metrics.sliced_wasserstein(real, reference)
-        scores["color_class_dependence_real"] = metrics.class_dependence(
+        scores[Score.COLOR_W1_REAL], _ = metrics.color_diversity(real, true_colors)
+        scores[Score.COLOR_SLICED_W1_REAL] = metrics.sliced_wasserstein(real, reference)
+        scores[Score.COLOR_CLASS_DEPENDENCE_REAL] = metrics.class_dependence(
             real, arrays.y_test[:limit]
         )
     return scores
@@ -192,10 +193,12 @@ def domain_shares(
     and the share of outputs still in the source domain."""
     domain = target.arrays.domain
     return {
-        "target_domain_share": share_in(checker, outputs, domain, device),
-        "source_domain_share": share_in(checker, outputs, source_domain, device),
-        "target_domain_share_real": share_in(checker, target.arrays.x_test[:limit], domain, device),
-        "target_domain_share_input": share_in(checker, inputs, domain, device),
+        Score.TARGET_DOMAIN_SHARE: share_in(checker, outputs, domain, device),
+        Score.SOURCE_DOMAIN_SHARE: share_in(checker, outputs, source_domain, device),
+        Score.TARGET_DOMAIN_SHARE_REAL: share_in(
+            checker, target.arrays.x_test[:limit], domain, device
+        ),
+        Score.TARGET_DOMAIN_SHARE_INPUT: share_in(checker, inputs, domain, device),
     }
 
 
@@ -232,7 +235,7 @@ def prepare_renderings(
         outputs = translate_batches(use_batch_statistics(d.forward), d.inputs, output, d.device)
         predicted, _ = predict(d.target.classifier, outputs, d.device)
         labels = d.source.arrays.y_test[: d.limit]
-        return {"accuracy_batch_stats": float((predicted == labels).mean())}
+        return {Score.ACCURACY_BATCH_STATS: float((predicted == labels).mean())}
 
     groups = (
         MetricGroup("by the rule that made the images", by_the_rule),

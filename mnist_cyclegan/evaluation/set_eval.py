@@ -35,14 +35,20 @@ from mnist_cyclegan.evaluation.classifier import (
 )
 from mnist_cyclegan.evaluation.eval_data import EvalSources
 from mnist_cyclegan.evaluation.groups import Direction, MetricGroup, Prepared
+from mnist_cyclegan.evaluation.scores import Score
 from mnist_cyclegan.evaluation.set_check import load_set_check, read_sets
 from mnist_cyclegan.evaluation.translation import translate_batches
 from mnist_cyclegan.weights import WeightsMeta
 
 # What a run's eval.csv keeps of each direction (training/eval_log.py): what needs no rule,
 # and accuracy where both sides are labelled.
-LOGGED = ("target_domain_share", "accuracy", "frechet_set_distance", "kernel_set_distance",
-          "cycle_psnr")  # fmt: skip
+LOGGED = (
+    Score.TARGET_DOMAIN_SHARE,
+    Score.ACCURACY,
+    Score.FRECHET_SET_DISTANCE,
+    Score.KERNEL_SET_DISTANCE,
+    Score.CYCLE_PSNR,
+)
 ADAPTATION_IMAGES = 60_000  # translated source images its classifier reads: all, as PixelDA
 
 
@@ -128,14 +134,14 @@ def set_scores(
     found_input, _ = read_sets(check, inputs, device)
     _, reference = read_sets(check, target.train[:limit], device)
     return {
-        "target_domain_share": float((found == index).mean()),
-        "source_domain_share": float((found != index).mean()),
-        "target_domain_share_real": float((found_real == index).mean()),
-        "target_domain_share_input": float((found_input == index).mean()),
-        "frechet_set_distance": metrics.frechet_distance(features, reference),
-        "frechet_set_distance_real": metrics.frechet_distance(real_features, reference),
-        "kernel_set_distance": metrics.kernel_distance(features, reference),
-        "kernel_set_distance_real": metrics.kernel_distance(real_features, reference),
+        Score.TARGET_DOMAIN_SHARE: float((found == index).mean()),
+        Score.SOURCE_DOMAIN_SHARE: float((found != index).mean()),
+        Score.TARGET_DOMAIN_SHARE_REAL: float((found_real == index).mean()),
+        Score.TARGET_DOMAIN_SHARE_INPUT: float((found_input == index).mean()),
+        Score.FRECHET_SET_DISTANCE: metrics.frechet_distance(features, reference),
+        Score.FRECHET_SET_DISTANCE_REAL: metrics.frechet_distance(real_features, reference),
+        Score.KERNEL_SET_DISTANCE: metrics.kernel_distance(features, reference),
+        Score.KERNEL_SET_DISTANCE_REAL: metrics.kernel_distance(real_features, reference),
     }
 
 
@@ -143,7 +149,7 @@ def round_trip(inputs: np.ndarray, cycled: np.ndarray) -> dict:
     """How well A → B → A returns the input: PSNR, SSIM and L1 against it."""
     return {
         **metrics.cycle_scores(inputs, cycled),
-        "cycle_ssim": float(metrics.ssim(cycled, inputs).mean()),
+        Score.CYCLE_SSIM: float(metrics.ssim(cycled, inputs).mean()),
     }
 
 
@@ -170,13 +176,13 @@ def label_scores(
     adapted = adaptation_classifier(forward, output, source, target, device)
     adapted_predicted, _ = predict(adapted, real, device)
     return {
-        "accuracy": float((predicted == labels).mean()),
-        "accuracy_ceiling": float((ceiling == real_labels).mean()),
-        "frechet_classifier_distance": metrics.frechet_distance(features, reference),
-        "frechet_classifier_distance_real": metrics.frechet_distance(real_features, reference),
-        "adaptation_accuracy": float((adapted_predicted == real_labels).mean()),
-        "adaptation_source_only": float((source_only == real_labels).mean()),
-        "adaptation_target_only": float((ceiling == real_labels).mean()),
+        Score.ACCURACY: float((predicted == labels).mean()),
+        Score.ACCURACY_CEILING: float((ceiling == real_labels).mean()),
+        Score.FRECHET_CLASSIFIER_DISTANCE: metrics.frechet_distance(features, reference),
+        Score.FRECHET_CLASSIFIER_DISTANCE_REAL: metrics.frechet_distance(real_features, reference),
+        Score.ADAPTATION_ACCURACY: float((adapted_predicted == real_labels).mean()),
+        Score.ADAPTATION_SOURCE_ONLY: float((source_only == real_labels).mean()),
+        Score.ADAPTATION_TARGET_ONLY: float((ceiling == real_labels).mean()),
     }
 
 
