@@ -16,7 +16,7 @@ from mnist_cyclegan.training.checkpoint import Progress
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.run_folder import LOSS_NAMES
 from mnist_cyclegan.variants.factory import build_networks
-from mnist_cyclegan.variants.two_tone import fill_banks
+from mnist_cyclegan.variants.registry import VARIANTS
 from mnist_cyclegan.version import __version__
 
 
@@ -35,7 +35,9 @@ def run_networks(
     channels = (data.arrays_a.channels, data.arrays_b.channels)
     nets = build_networks(settings.net, *channels, settings.seed, device, layers_for(kernels))
     targets = {"g_ab": data.train_b, "g_ba": data.train_a}
-    fill_banks({"g_ab": nets.g_ab, "g_ba": nets.g_ba}, targets, settings.seed)
+    for variant in VARIANTS:  # what an addition prepares once the networks exist
+        if variant.prepare is not None and variant.is_on(settings):
+            variant.prepare({"g_ab": nets.g_ab, "g_ba": nets.g_ba}, targets, settings.seed)
     for name, module in nets.named().items():
         setattr(nets, name.lower(), distributed.sync_batch_norm(module, world, device))
     distributed.broadcast_state(list(nets.named().values()), world)

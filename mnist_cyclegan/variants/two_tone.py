@@ -274,6 +274,7 @@ VARIANT = Variant(
     net_settings=TwoToneSettings,
     net_problem=flat_figures_problem,
     head=("two-tone", TwoToneGenerator),
+    prepare=fill_banks,
     is_on=lambda settings: settings.net.head == "two-tone",
     changes_step=True,  # palettes of real images for each half-cycle (step.py)
 )

@@ -50,6 +50,9 @@ class Variant:
     logged: tuple[str, ...] = ()  # columns it adds to the loss log (0 where it is off)
     # A further generator term the half-cycle sums (weight · value), in registry order.
     term: Callable[[TrainSettings, HalfContext], Term] | None = None
+    # What a run does once its networks are built, with each generator's target images (N×C×H×W
+    # uint8) and the run's seed: a two-tone head fills its bank of palettes.
+    prepare: Callable[[dict[str, nn.Module], dict[str, torch.Tensor], int], None] | None = None
 
     @property
     def settings(self) -> tuple[str, ...]:
