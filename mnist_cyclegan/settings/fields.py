@@ -52,6 +52,11 @@ def setting(
     return field(default=default, metadata={"check": check, "flag": flag})
 
 
+def term_weight(help_text: str) -> Field:
+    """The weight of an addition's loss term: 0 (off) by default, a number from 0 to 10⁶."""
+    return setting(0.0, number(0, 1e6, "loss weights must be >= 0"), Flag(help_text, ADDITIONS))
+
+
 def check_of(declared: Field) -> Check | None:
     return declared.metadata.get("check")
 

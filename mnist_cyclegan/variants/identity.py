@@ -16,7 +16,7 @@ import torch
 
 from mnist_cyclegan.cyclegan.losses import l1
 from mnist_cyclegan.fast.halves import Term
-from mnist_cyclegan.settings.fields import ADDITIONS, Flag, number, setting
+from mnist_cyclegan.settings.fields import term_weight
 from mnist_cyclegan.variants.two_tone import with_palette
 from mnist_cyclegan.variants.variant import HalfContext, Variant
 
@@ -26,11 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class IdentitySettings:
-    lambda_identity: float = setting(
-        0.0,
-        number(0, 1e6, "loss weights must be >= 0"),
-        Flag("Identity term weight, |F(x) − x|.", ADDITIONS),
-    )
+    lambda_identity: float = term_weight("Identity term weight, |F(x) − x|.")
 
 
 def as_input(images: torch.Tensor, channels: int) -> torch.Tensor | None:

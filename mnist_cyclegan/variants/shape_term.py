@@ -16,7 +16,7 @@ import torch
 from mnist_cyclegan.cyclegan.losses import l1
 from mnist_cyclegan.fast.halves import Term
 from mnist_cyclegan.figures import figure_map, image_median
-from mnist_cyclegan.settings.fields import ADDITIONS, Flag, number, setting
+from mnist_cyclegan.settings.fields import term_weight
 from mnist_cyclegan.variants.variant import HalfContext, Variant
 
 if TYPE_CHECKING:
@@ -25,11 +25,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ShapeSettings:
-    lambda_shape: float = setting(
-        0.0,
-        number(0, 1e6, "loss weights must be >= 0"),
-        Flag("Shape term weight, the figure kept in place.", ADDITIONS),
-    )
+    lambda_shape: float = term_weight("Shape term weight, the figure kept in place.")
 
 
 def ink(images: torch.Tensor) -> torch.Tensor:
