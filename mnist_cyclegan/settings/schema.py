@@ -128,9 +128,11 @@ class NetSettings(*reversed(registry.net_settings()), ReferenceNet):
 
     def problem(self) -> str | None:
         """What is wrong with these settings, if anything: types, choices and sane sizes (so a
-        forged file cannot ask for a network that fills the memory)."""
-        across = [v.net_problem(self) for v in registry.VARIANTS if v.net_problem is not None]
-        return first_failure(field_problems(self)) or next(filter(None, across), None)
+        forged file cannot ask for a network that fills the memory), then the checks across
+        fields the variants declare, once every field has passed its own."""
+        problem = first_failure(field_problems(self))
+        checks = (v.net_problem for v in registry.VARIANTS if v.net_problem is not None)
+        return problem or next(filter(None, (check(self) for check in checks)), None)
 
 
 def former_head(values: dict) -> object:
