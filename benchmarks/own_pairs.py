@@ -13,8 +13,13 @@ side only):
 - typed: the ten digits typed in the DejaVu fonts, jittered in place, size, stroke and angle.
 - shapes-flat / shapes-photo: discs, squares and triangles, filled in a random colour on white,
   or blended into photographs as mnist-m blends digits: not digits, colour <-> colour.
+- mnist-m-1300 / scans-1300: sets of unequal size, a user's small set against MNIST's 60,000:
+  1,300 mnist-m images (training digits 30,000-31,299; all 10,000 test ones), and 1,300 MNIST
+  digits (31,300-32,599) written with a thicker pen (a 3×3 maximum, then a blur), grey <-> grey
+  with another shape of stroke, as scans of other writers would come.
 Pairs: mnist:mnist-m (grey <-> colour), typed:mnist (grey <-> grey), shapes-flat:shapes-photo
-(colour <-> colour), colored-background:mnist-m (colour <-> colour).
+(colour <-> colour), colored-background:mnist-m (colour <-> colour); of unequal size,
+mnist:mnist-m-1300 and scans-1300:mnist.
 
 `run` trains `mnistgan train --preset quick` on the pair (seed SEED) and scores it with
 `mnistgan eval --split SPLIT`, writing OUT/runs/PAIR-sSEED/ and printing one JSON line and one
@@ -46,7 +51,11 @@ PAIRS = {
     "typed:mnist": ("typed.npz", "mnist"),
     "shapes-flat:shapes-photo": ("shapes-flat.npz", "shapes-photo.npz"),
     "colored-background:mnist-m": ("colored-background", "mnist-m.npz"),
+    "mnist:mnist-m-1300": ("mnist", "mnist-m-1300.npz"),
+    "scans-1300:mnist": ("scans-1300.npz", "mnist"),
 }
+SMALL_SET = slice(30_000, 31_300)  # training digits of the small mnist-m set
+SCANS_SET = slice(31_300, 32_600)  # and of the thick-pen scans
 
 
 def photographs() -> list[np.ndarray]:
@@ -110,6 +119,22 @@ def flat_colour(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.rint(alpha * colours + (1 - alpha) * 255.0).astype(np.uint8)
 
 
+def thick_pen(grey: np.ndarray) -> np.ndarray:
+    """Each digit's strokes a pixel wider on every side (3×3 maximum), their edges softened
+    (Gaussian, σ 0.7): the same digits in another pen."""
+    from scipy import ndimage
+
+    wide = ndimage.maximum_filter(grey, size=(1, 3, 3))
+    soft = ndimage.gaussian_filter(wide.astype(np.float32), sigma=(0, 0.7, 0.7))
+    return np.clip(np.rint(soft), 0, 255).astype(np.uint8)
+
+
+def save_small(path: Path, train: tuple, test: tuple) -> None:
+    """A small training set beside a full test split."""
+    np.savez_compressed(path, x_train=train[0], y_train=train[1], x_test=test[0], y_test=test[1])
+    print(f"wrote {path} ({len(train[0])} train, {len(test[0])} test)")
+
+
 def save(path: Path, images: np.ndarray, labels: np.ndarray, test: int) -> None:
     np.savez_compressed(
         path, x_train=images[:-test], y_train=labels[:-test], x_test=images[-test:],
@@ -132,6 +157,16 @@ def build(out: Path) -> None:
     )
     photo = blended(figures, np.random.default_rng(5))
     save(out / "shapes-photo.npz", photo, figure_labels, 5000)
+    build_small(out, digits)
+
+
+def build_small(out: Path, digits) -> None:
+    """The sets of unequal size: mnist-m's from the file just written, the scans from MNIST."""
+    with np.load(out / "mnist-m.npz") as blend:
+        train = (blend["x_train"][SMALL_SET], blend["y_train"][SMALL_SET])
+        save_small(out / "mnist-m-1300.npz", train, (blend["x_test"], blend["y_test"]))
+    scans = (thick_pen(digits.x_train[SCANS_SET]), digits.y_train[SCANS_SET])
+    save_small(out / "scans-1300.npz", scans, (thick_pen(digits.x_test), digits.y_test))
 
 
 def side(out: Path, name: str) -> str:

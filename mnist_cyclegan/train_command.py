@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -29,6 +29,9 @@ from mnist_cyclegan.settings.fields import RUN
 from mnist_cyclegan.settings.presets import PRESETS
 from mnist_cyclegan.settings.resolve import Given, decide, default_run_folder
 from mnist_cyclegan.settings.run_options import RunOptions, resolve_device
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.training.trainer import Trainer
 
 Preset = Annotated[
     Literal[tuple(PRESETS)] | None,
@@ -97,6 +100,8 @@ def run_training(
         shown = RichReporter if console.is_terminal else PlainReporter
         reporter = shown(console, settings.batch_size)
         trainer = Trainer(decided, run_options, world=world, reporter=reporter)
+        if world.is_main:
+            console.print(how_often_seen(trainer), soft_wrap=True)
         if world.is_main and run_device.type == "cpu" and preset is None and config is None:
             say_how_long(settings, trainer.total_steps - trainer.progress.step)
         summary = trainer.train()
@@ -111,6 +116,21 @@ def run_training(
         distributed.stop(world, finished)
     if world.is_main:
         print_summary(summary)
+
+
+def how_often_seen(trainer: Trainer) -> str:
+    """One line: each side's training images and how many times the run shows each, so that
+    a small set's share of the run is plain before it starts."""
+    data, settings = trainer.data, trainer.settings
+    seen_a, seen_b = data.times_seen(trainer.total_steps)
+    line = (
+        f"data: A ({settings.domain_a}) {len(data.train_a):,} training images, each seen "
+        f"{seen_a:.1f} times; B ({settings.domain_b}) {len(data.train_b):,}, each seen "
+        f"{seen_b:.1f} times"
+    )
+    if data.epoch_images is not None:
+        line += "; an epoch is set by the larger side, the smaller drawn again"
+    return line
 
 
 def say_how_long(settings, steps: int) -> None:

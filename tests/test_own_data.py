@@ -12,8 +12,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from conftest import assert_one_line_error, run_cli, unblock_readers_later
 from PIL import Image
+from safetensors.torch import load_file
 
 from mnist_cyclegan.api import Translator
 from mnist_cyclegan.data import DomainArrays, folders, load_mnist
@@ -350,3 +352,54 @@ def test_the_longer_schedule_goes_only_where_a_side_is_not_flat_and_never_when_g
     for flag in ("epochs", "lr_decay_epochs"):
         given, _ = adapted(settings, (own_side("grey", grey[:300]), photo), {flag})
         assert (given.epochs, given.lr_decay_epochs) == (3, 2)
+
+
+# -- sets of unequal size ------------------------------------------------------------------
+
+
+def unequal_sets(tmp_path, digits) -> tuple[object, object]:
+    """400 grey digits in class folders against 64 photo digits (and 16 to test) in an .npz."""
+    grey, labels = digits
+    write_class_folders(tmp_path / "many", grey[:400], labels[:400])
+    photo = photo_digits(grey[400:480], seed=4)
+    np.savez(
+        tmp_path / "few.npz", x_train=photo[:64], y_train=labels[400:464],
+        x_test=photo[64:], y_test=labels[464:480],
+    )  # fmt: skip
+    return tmp_path / "many", tmp_path / "few.npz"
+
+
+def test_sets_of_unequal_size_train_on_all_of_both_and_say_how_often(runner, tmp_path, digits):
+    """The larger set sets the epoch (all 343 images the folders hold for training, the 57 others
+    held out to test), the smaller is drawn again, and the first lines say how many times each
+    set is seen."""
+    many, few = unequal_sets(tmp_path, digits)
+    args = ["train", "--data-a", many, "--data-b", few, "--out", tmp_path / "run", "--epochs", "1"]
+    result = run_cli(runner, *args, "--batch-size", "16", *TINY)
+    assert result.exit_code == 0, result.output
+    assert "train: 21 steps, 21 per epoch" in result.output  # 343 // 16, not 64 // 16
+    assert "A (many) 343 training images, each seen 1.0 times" in result.output  # 336 / 343
+    assert "B (few) 64, each seen 5.2 times" in result.output  # 21 × 16 / 64 = 5.25
+
+
+def test_the_smaller_side_is_drawn_in_fresh_shuffles_each_image_once_before_twice():
+    from mnist_cyclegan.training.batches import stream_order
+
+    epochs = [stream_order(10, seed=3, side=1, epoch=e, length=16) for e in range(5)]
+    drawn = torch.cat(epochs)
+    for start in range(0, 80, 10):
+        assert sorted(drawn[start : start + 10].tolist()) == list(range(10))
+    assert torch.equal(stream_order(10, 3, 1, 2, 16), epochs[2])  # from (seed, side, epoch)
+    assert not torch.equal(stream_order(10, 3, 0, 2, 16), epochs[2])  # each side its own
+
+
+def test_a_run_on_sets_of_unequal_size_resumes_bit_identical(runner, tmp_path, digits, two_threads):
+    many, few = unequal_sets(tmp_path, digits)
+    common = ["--data-a", many, "--data-b", few, "--batch-size", "16", "--seed", "2", *TINY]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert run_cli(runner, "train", "--out", whole, "--steps", "30", *common).exit_code == 0
+    assert run_cli(runner, "train", "--out", split, "--steps", "11", *common).exit_code == 0
+    resumed = run_cli(runner, "train", "--out", split, "--resume", "--steps", "30")
+    assert resumed.exit_code == 0, resumed.output
+    a, b = (load_file(str(run / "weights.safetensors")) for run in (whole, split))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

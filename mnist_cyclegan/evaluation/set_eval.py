@@ -54,13 +54,19 @@ ADAPTATION_IMAGES = 60_000  # translated source images its classifier reads: all
 
 @dataclass(frozen=True)
 class SetSide:
-    """One side as eval scores it: the images to score (`arrays.x_test`), the training images
-    the distances compare with, its classifier where it has labels, and a line naming it."""
+    """One side as eval scores it: the images to score (`arrays.x_test`), which of its
+    training images the run could train on (all but the validation ones), its classifier where
+    it has labels, and a line naming it."""
 
     arrays: DomainArrays
-    train: np.ndarray
+    kept: np.ndarray
     classifier: DigitClassifier | None
     description: str
+
+    @property
+    def train(self) -> np.ndarray:
+        """The training images outside the validation split: what distances compare with."""
+        return self.arrays.x_train[self.kept]
 
 
 def read_set_sides(
@@ -89,7 +95,7 @@ def read_set_sides(
         view = split_view(arrays, split, count)
         classifier = load_or_train_classifier(arrays, device) if arrays.labelled else None
         described = f"{spec or arrays.domain} ({arrays.domain}, {arrays.size}×{arrays.size})"
-        sides.append(SetSide(view, arrays.x_train[keep], classifier, described))
+        sides.append(SetSide(view, keep, classifier, described))
     return sides[0], sides[1], check
 
 
@@ -190,10 +196,10 @@ def adaptation_classifier(
     forward: torch.nn.Module, output: str, source: SetSide, target: SetSide, device: torch.device
 ) -> DigitClassifier:
     """A classifier trained, as the target's own is, on translated source training images
-    with the source's labels (the first ADAPTATION_IMAGES outside the validation digits)."""
+    with the source's labels (the first ADAPTATION_IMAGES outside the validation digits, held
+    out as for the run: of the smaller set's size, whichever side is the source)."""
     arrays = source.arrays
-    keep = np.setdiff1d(np.arange(len(arrays.x_train)), validation_indices(len(arrays.x_train)))
-    keep = keep[:ADAPTATION_IMAGES]
+    keep = source.kept[:ADAPTATION_IMAGES]
     translated = translate_batches(forward, arrays.x_train[keep], output, device)
     training = replace(target.arrays, x_train=translated, y_train=arrays.y_train[keep])
     return train_classifier(training, device=device)

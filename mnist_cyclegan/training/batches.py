@@ -2,6 +2,8 @@
 
 No per-image Python work in the training loop: each epoch is one permutation per domain, made
 from (seed, epoch) alone, so a resumed run draws exactly the batches it would have drawn.
+Two sides of unequal size (a user's own sets) take the epoch's length from the larger one and
+read the smaller from a run of fresh shuffles (`stream_order`), also from the seed alone.
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ class TrainingData:
     test_b: torch.Tensor
     arrays_a: DomainArrays
     arrays_b: DomainArrays
+    # Images an epoch draws from each side: None, a pair of the same size, each side once; for
+    # sides of unequal size, set by the larger (`epoch_images`), the smaller drawn again.
+    epoch_images: int | None = None
 
     @property
     def steps_per_epoch(self) -> int:
         return self._batches
 
     def set_batch_size(self, batch_size: int) -> None:
-        self._batches = min(len(self.train_a), len(self.train_b)) // batch_size
-        if self._batches == 0:
+        smaller = min(len(self.train_a), len(self.train_b))
+        self._batches = (self.epoch_images or smaller) // batch_size
+        if smaller < batch_size:
             raise MnistganError(
                 f"{self.smaller_side()}: {min(len(self.train_a), len(self.train_b))} training "
                 f"images, fewer than --batch-size {batch_size}"
@@ -54,14 +60,41 @@ class TrainingData:
 
     def epoch_order(self, seed: int, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The shuffled index order of both domains for one epoch, on the data's device."""
+        if self.epoch_images is not None:
+            length = self._batches * self.batch_size
+            return tuple(
+                stream_order(len(images), seed, side, epoch, length).to(images.device)
+                for side, images in enumerate((self.train_a, self.train_b))
+            )
         generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         order_a = torch.randperm(len(self.train_a), generator=generator)
         order_b = torch.randperm(len(self.train_b), generator=generator)
         return order_a.to(self.train_a.device), order_b.to(self.train_b.device)
 
+    def times_seen(self, steps: int) -> tuple[float, float]:
+        """How many times `steps` steps show each side's training images, on average."""
+        drawn = steps * self.batch_size
+        return drawn / len(self.train_a), drawn / len(self.train_b)
+
     def batch(self, order: tuple[torch.Tensor, torch.Tensor], index: int):
         start, stop = index * self.batch_size, (index + 1) * self.batch_size
         return self.train_a[order[0][start:stop]], self.train_b[order[1][start:stop]]
+
+
+def stream_order(count: int, seed: int, side: int, epoch: int, length: int) -> torch.Tensor:
+    """Epoch `epoch`'s `length` indices of a side with `count` images, read from an endless
+    run of shuffles of them, each made from (seed, side, its number) alone: every image once
+    before any twice, and a resumed run draws what an unbroken one would."""
+    start = epoch * length
+    first, last = start // count, (start + length - 1) // count
+    shuffles = [
+        torch.randperm(count, generator=torch.Generator().manual_seed(
+            (seed * 1_000_003 + side) * 1_000_033 + number
+        ))
+        for number in range(first, last + 1)
+    ]  # fmt: skip
+    offset = start - first * count
+    return torch.cat(shuffles)[offset : offset + length]
 
 
 def as_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -94,7 +127,29 @@ def training_data(
     `sides` are both sides' images where they were read already (settings/resolve.py).
     """
     arrays_a, arrays_b = sides if sides is not None else training_sides(settings)
-    count = min(len(arrays_a.x_train), len(arrays_b.x_train))
+    sizes = (len(arrays_a.x_train), len(arrays_b.x_train))
+    count = min(sizes)
+    if sizes[0] == sizes[1]:
+        (pick_a, pick_b), epoch_images = paired_picks(settings, count), None
+    else:
+        pick_a, pick_b = (own_picks(settings, size, count, side) for side, size in enumerate(sizes))
+        epoch_images = unequal_epoch(settings, max(sizes), len(pick_a), len(pick_b))
+    data = TrainingData(
+        train_a=as_tensor(arrays_a.x_train[pick_a], device),
+        train_b=as_tensor(arrays_b.x_train[pick_b], device),
+        test_a=as_tensor(arrays_a.x_test[:8], device),
+        test_b=as_tensor(arrays_b.x_test[8:16], device),
+        arrays_a=arrays_a,
+        arrays_b=arrays_b,
+        epoch_images=epoch_images,
+    )
+    data.set_batch_size(settings.batch_size)
+    return data
+
+
+def paired_picks(settings: TrainSettings, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sides of the same size (ours, or index-aligned sets such as mnist ↔ mnist-m): which of
+    their `count` images each trains on, as `pairing` says."""
     usable = np.arange(count)
     if settings.validation:
         usable = np.setdiff1d(usable, validation_indices(count))
@@ -106,16 +161,29 @@ def training_data(
         pick_a = pick_b = usable
     if settings.train_digits is not None:
         pick_a, pick_b = pick_a[: settings.train_digits], pick_b[: settings.train_digits]
-    data = TrainingData(
-        train_a=as_tensor(arrays_a.x_train[pick_a], device),
-        train_b=as_tensor(arrays_b.x_train[pick_b], device),
-        test_a=as_tensor(arrays_a.x_test[:8], device),
-        test_b=as_tensor(arrays_b.x_test[8:16], device),
-        arrays_a=arrays_a,
-        arrays_b=arrays_b,
-    )
-    data.set_batch_size(settings.batch_size)
-    return data
+    return pick_a, pick_b
+
+
+def own_picks(settings: TrainSettings, size: int, count: int, side: int) -> np.ndarray:
+    """Sides of unequal size are not index-aligned, so there is nothing to keep apart: each
+    trains on all its images but the validation ones (the first `count`'s, as eval holds them
+    out), or on `train_digits` of them drawn by the seed."""
+    usable = np.arange(size)
+    if settings.validation:
+        usable = np.setdiff1d(usable, validation_indices(count))
+    if settings.train_digits is not None and settings.train_digits < len(usable):
+        drawn = np.random.default_rng([settings.seed, side]).permutation(len(usable))
+        usable = np.sort(usable[drawn[: settings.train_digits]])
+    return usable
+
+
+def unequal_epoch(settings: TrainSettings, larger: int, images_a: int, images_b: int) -> int:
+    """An epoch of sides of unequal size: as many images as a pair of two sets of the larger
+    one's size would train each side on (`larger` images, split as `paired_picks` splits
+    them), so the schedule, and the time it takes, are set by the larger set and a small set
+    no longer shrinks the run; the smaller side is drawn again."""
+    of_its_size = len(paired_picks(settings, larger)[0])
+    return max(of_its_size, min(images_a, images_b))
 
 
 def is_own_set(arrays: DomainArrays) -> bool:
