@@ -34,6 +34,11 @@ class TrainingData:
     # Images an epoch draws from each side: None, a pair of the same size, each side once; for
     # sides of unequal size, set by the larger (`epoch_images`), the smaller drawn again.
     epoch_images: int | None = None
+    # Which of each side's training images (indices into arrays_x.x_train) train_x holds.
+    picks: tuple[np.ndarray, np.ndarray] | None = None
+    # Their labels (int64 on the device) where a side has them and a term reads them.
+    labels_a: torch.Tensor | None = None
+    labels_b: torch.Tensor | None = None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -79,6 +84,25 @@ class TrainingData:
     def batch(self, order: tuple[torch.Tensor, torch.Tensor], index: int):
         start, stop = index * self.batch_size, (index + 1) * self.batch_size
         return self.train_a[order[0][start:stop]], self.train_b[order[1][start:stop]]
+
+    def batch_labels(
+        self, order: tuple[torch.Tensor, torch.Tensor], index: int
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The labels of `batch(order, index)`'s images, None for a side that has none."""
+        start, stop = index * self.batch_size, (index + 1) * self.batch_size
+        return tuple(
+            None if labels is None else labels[side_order[start:stop]]
+            for labels, side_order in zip((self.labels_a, self.labels_b), order, strict=True)
+        )
+
+    def keep_labels(self) -> None:
+        """Put each labelled side's training labels beside its images (a term reads them)."""
+        self.labels_a, self.labels_b = (
+            None
+            if arrays.y_train is None
+            else torch.from_numpy(arrays.y_train[pick].astype(np.int64)).to(self.train_a.device)
+            for arrays, pick in zip((self.arrays_a, self.arrays_b), self.picks, strict=True)
+        )
 
 
 def stream_order(count: int, seed: int, side: int, epoch: int, length: int) -> torch.Tensor:
@@ -142,6 +166,7 @@ def training_data(
         arrays_a=arrays_a,
         arrays_b=arrays_b,
         epoch_images=epoch_images,
+        picks=(pick_a, pick_b),
     )
     data.set_batch_size(settings.batch_size)
     return data

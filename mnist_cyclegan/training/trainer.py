@@ -37,6 +37,7 @@ from mnist_cyclegan.training.schedule import learning_rate, set_learning_rate
 from mnist_cyclegan.training.setup import fresh_progress, half_runner, run_config, run_networks
 from mnist_cyclegan.training.signals import StopSignal
 from mnist_cyclegan.training.watch import RunWatch
+from mnist_cyclegan.variants.keep_labels import Readers, train_readers
 from mnist_cyclegan.variants.step import plans_for
 from mnist_cyclegan.variants.weight_average import average_for
 
@@ -93,7 +94,8 @@ class Trainer:
             ImagePool(settings.pool_size, settings.seed + 12),
         )
         self.run_halves = half_runner(self.kernels, self.options.side_by_side, device)
-        self.plans = plans_for(settings)
+        self.readers = self._readers()
+        self.plans = plans_for(settings, self.readers)
         self.reduce_grads = (
             partial(distributed.average_gradients, world=self.world) if self.world.active else None
         )
@@ -105,6 +107,14 @@ class Trainer:
         )
         tensorboard = self.options.tensorboard if self.world.is_main else None
         self.log = RunLog(self.reporter, self._run_watch(), tensorboard)
+
+    def _readers(self) -> Readers | None:
+        """Semantic consistency's frozen readers, trained before the first step (and again,
+        identically, on resume); None where the run does not keep labels."""
+        if not self.settings.keep_labels:
+            return None
+        self.data.keep_labels()
+        return train_readers(self.settings, self.data, self.device)
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -197,9 +207,8 @@ class Trainer:
             epochs=settings.epochs, decay=settings.lr_decay_epochs,
         )  # fmt: skip
         self.lr = set_learning_rate(self.optimizers, lr)
-        real_a, real_b = (
-            self._model_input(batch) for batch in self.data.batch(self._order(epoch), index)
-        )
+        order = self._order(epoch)
+        real_a, real_b = (self._model_input(batch) for batch in self.data.batch(order, index))
         losses = train_step(
             self.nets,
             self.optimizers,
@@ -209,7 +218,7 @@ class Trainer:
             self.settings,
             run_halves=self.run_halves,
             reduce_grads=self.reduce_grads,
-            plans=self.plans,
+            plans=self._plans(order, index),
             logged=LOGGED_TERMS,
         )
         if self.average is not None:
@@ -221,6 +230,17 @@ class Trainer:
         `--average-generators` the averaged generators in their place
         (variants/weight_average.py)."""
         return self.nets if self.average is None else self.average.networks(self.nets)
+
+    def _plans(self, order: tuple[torch.Tensor, torch.Tensor], index: int):
+        """The step's plans, handed this process's share of the batch's labels where the run
+        keeps them."""
+        if self.readers is None:
+            return self.plans
+        labels = tuple(
+            None if side is None else distributed.local_share(side, self.world, self.local_batch)
+            for side in self.data.batch_labels(order, index)
+        )
+        return partial(self.plans, labels=labels)
 
     def _order(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """This epoch's shuffle of both domains, made once per epoch from (seed, epoch)."""

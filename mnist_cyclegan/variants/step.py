@@ -2,9 +2,9 @@
 
 For each batch, before the halves start: noise for the fakes on their way back (drawn first, in
 a fixed order: two threads would race for the random generator), the palettes a two-tone head
-paints with (a real target image's for G(x), the input's own for F(G(x))), and the further
-generator terms of every variant the settings turn on, summed by the half-cycle in the
-registry's order (registry.py).
+paints with (a real target image's for G(x), the input's own for F(G(x))), the readers and
+labels semantic consistency reads (keep_labels.py), and the further generator terms of every
+variant the settings turn on, summed by the half-cycle in the registry's order (registry.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from torch import nn
 from mnist_cyclegan.fast.halves import HalfPlan, StepPlans, reference_plans
 from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.variants.cycle_noise import cycle_noise, jitter
+from mnist_cyclegan.variants.keep_labels import LabelHalf, Readers
 from mnist_cyclegan.variants.registry import VARIANTS
 from mnist_cyclegan.variants.two_tone import estimate_palette, with_palette
 from mnist_cyclegan.variants.variant import HalfContext
@@ -26,15 +27,21 @@ def adds_to_the_step(settings: TrainSettings) -> bool:
     return any(variant.changes_step and variant.is_on(settings) for variant in VARIANTS)
 
 
-def plans_for(settings: TrainSettings) -> StepPlans:
-    """The plans a run's steps use: the reference's where the settings add nothing."""
-    return (
-        partial(plans_with_additions, settings) if adds_to_the_step(settings) else reference_plans
-    )
+def plans_for(settings: TrainSettings, readers: Readers | None = None) -> StepPlans:
+    """The plans a run's steps use: the reference's where the settings add nothing. A run
+    that keeps labels hands each batch's labels on as `labels=(labels_a, labels_b)`."""
+    if not adds_to_the_step(settings):
+        return reference_plans
+    return partial(plans_with_additions, settings, readers=readers)
 
 
 def plans_with_additions(
-    settings: TrainSettings, real_a: torch.Tensor, real_b: torch.Tensor
+    settings: TrainSettings,
+    real_a: torch.Tensor,
+    real_b: torch.Tensor,
+    *,
+    readers: Readers | None = None,
+    labels: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None),
 ) -> tuple[HalfPlan, HalfPlan]:
     noise_b, noise_a = (
         cycle_noise(x.shape, settings.cycle_noise, x.device) for x in (real_b, real_a)
@@ -43,10 +50,15 @@ def plans_with_additions(
     palette_a, palette_b = (
         (estimate_palette(real_a), estimate_palette(real_b)) if two_tone else (None, None)
     )
+    halves = (None, None)
+    if readers is not None:
+        halves = (readers.half("a2b", labels[0]), readers.half("b2a", labels[1]))
     return (
-        half_plan(settings, noise_b, palette_target=palette_b, palette_own=palette_a),
-        half_plan(settings, noise_a, palette_target=palette_a, palette_own=palette_b),
-    )
+        half_plan(settings, noise_b, palette_target=palette_b, palette_own=palette_a,
+                  labels=halves[0]),
+        half_plan(settings, noise_a, palette_target=palette_a, palette_own=palette_b,
+                  labels=halves[1]),
+    )  # fmt: skip
 
 
 def half_plan(
@@ -55,6 +67,7 @@ def half_plan(
     *,
     palette_target: torch.Tensor | None,
     palette_own: torch.Tensor | None,
+    labels: LabelHalf | None = None,
 ) -> HalfPlan:
     """x → G(x) painted like a real y, back through F with noise, painted like x itself."""
 
@@ -64,7 +77,7 @@ def half_plan(
     def back(f: nn.Module, fake_y: torch.Tensor) -> torch.Tensor:
         return with_palette(f, jitter(fake_y, noise), palette_own)  # F(G(x) + noise)
 
-    context = HalfContext(palette_target, palette_own)
+    context = HalfContext(palette_target, palette_own, labels)
     terms = tuple(
         variant.term(settings, context)
         for variant in VARIANTS
