@@ -149,3 +149,25 @@ def test_every_shown_score_is_named_and_shown_once():
     assert all(isinstance(score, Score) for score in SHOWN)
     labels = [shown.label for shown in SHOWN.values() if not shown.label.startswith("  ")]
     assert len(labels) == len(set(labels))
+
+
+def test_a_reader_of_a_small_set_trains_as_many_steps_as_one_of_mnists_size(monkeypatch):
+    """1,170 labelled images: two passes are 20 steps and a reader near chance; passes_for gives
+    it the steps two passes over 60,000 digits take, and a reader worth its name."""
+    from dataclasses import replace
+
+    from mnist_cyclegan.evaluation.classifier import MIN_STEPS, passes_for, predict
+    from mnist_cyclegan.evaluation.classifier import train_classifier as train
+
+    monkeypatch.delenv("MNISTGAN_CLASSIFIER_DIGITS")
+    assert passes_for(60_000) == 2 and passes_for(35_000) == 4 and passes_for(10) == MIN_STEPS
+    mnist = domain_arrays("mnist")
+    small = replace(mnist, x_train=mnist.x_train[:1170], y_train=mnist.y_train[:1170])
+    test, truth = mnist.x_test[:2000], mnist.y_test[:2000]
+    accuracy = {
+        epochs: float(
+            (predict(train(small, device=CPU, epochs=epochs), test, CPU)[0] == truth).mean()
+        )
+        for epochs in (2, None)
+    }
+    assert accuracy[2] < 0.8 and accuracy[None] > 0.93, accuracy
