@@ -83,6 +83,21 @@ def run_cli(runner: CliRunner, *args: str):
     return runner.invoke(app, [str(arg) for arg in args], catch_exceptions=False)
 
 
+def assert_resumes_bit_identical(runner, folder, common: list, steps: int, stop_at: int) -> None:
+    """A run of `steps` steps and one stopped at `stop_at` then resumed end on the same
+    weights, bit for bit (`common`: the train flags both share)."""
+    import torch
+    from safetensors.torch import load_file
+
+    whole, split = folder / "whole", folder / "split"
+    assert run_cli(runner, "train", "--out", whole, "--steps", str(steps), *common).exit_code == 0
+    assert run_cli(runner, "train", "--out", split, "--steps", str(stop_at), *common).exit_code == 0
+    resumed = run_cli(runner, "train", "--out", split, "--resume", "--steps", str(steps))
+    assert resumed.exit_code == 0, resumed.output
+    a, b = (load_file(str(run / "weights.safetensors")) for run in (whole, split))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def assert_users_error(line: str) -> None:
     """The line is our word on the user's input, not the catch-all for our own bugs
     (console.describe_failure): no user input may reach that."""

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, assert_resumes_bit_identical, run_cli
 from PIL import Image
 
 from mnist_cyclegan.data import load_mnist
@@ -139,8 +139,6 @@ def test_keep_labels_without_labels_is_one_clear_line(runner, tmp_path, digits):
 
 def test_a_run_that_keeps_labels_resumes_bit_identical(runner, tmp_path, digits, two_threads):
     """The readers are not in the checkpoint: a resumed run trains them again, identically."""
-    from safetensors.torch import load_file
-
     grey, labels = digits
     write_folder(tmp_path / "black", grey[:100], labels[:100], invert=False)
     write_folder(tmp_path / "white", grey[100:], labels[100:], invert=True)
@@ -148,10 +146,4 @@ def test_a_run_that_keeps_labels_resumes_bit_identical(runner, tmp_path, digits,
         "--data-a", tmp_path / "black", "--data-b", tmp_path / "white", "--batch-size", "16",
         "--keep-labels", "--seed", "3", *TINY,
     ]  # fmt: skip
-    whole, split = tmp_path / "whole", tmp_path / "split"
-    assert run_cli(runner, "train", "--out", whole, "--steps", "8", *common).exit_code == 0
-    assert run_cli(runner, "train", "--out", split, "--steps", "3", *common).exit_code == 0
-    resumed = run_cli(runner, "train", "--out", split, "--resume", "--steps", "8")
-    assert resumed.exit_code == 0, resumed.output
-    a, b = (load_file(str(run / "weights.safetensors")) for run in (whole, split))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert_resumes_bit_identical(runner, tmp_path, common, steps=8, stop_at=3)

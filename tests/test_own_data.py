@@ -13,9 +13,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from conftest import assert_one_line_error, run_cli, unblock_readers_later
+from conftest import (
+    assert_one_line_error,
+    assert_resumes_bit_identical,
+    run_cli,
+    unblock_readers_later,
+)
 from PIL import Image
-from safetensors.torch import load_file
 
 from mnist_cyclegan.api import Translator
 from mnist_cyclegan.data import DomainArrays, folders, load_mnist
@@ -396,10 +400,4 @@ def test_the_smaller_side_is_drawn_in_fresh_shuffles_each_image_once_before_twic
 def test_a_run_on_sets_of_unequal_size_resumes_bit_identical(runner, tmp_path, digits, two_threads):
     many, few = unequal_sets(tmp_path, digits)
     common = ["--data-a", many, "--data-b", few, "--batch-size", "16", "--seed", "2", *TINY]
-    whole, split = tmp_path / "whole", tmp_path / "split"
-    assert run_cli(runner, "train", "--out", whole, "--steps", "30", *common).exit_code == 0
-    assert run_cli(runner, "train", "--out", split, "--steps", "11", *common).exit_code == 0
-    resumed = run_cli(runner, "train", "--out", split, "--resume", "--steps", "30")
-    assert resumed.exit_code == 0, resumed.output
-    a, b = (load_file(str(run / "weights.safetensors")) for run in (whole, split))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert_resumes_bit_identical(runner, tmp_path, common, steps=30, stop_at=11)
