@@ -36,7 +36,8 @@ def test_progress_is_plain_lines_when_piped(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "train: 40 steps, 20 per epoch"
+    assert lines[0].startswith("data: A (mnist) 320 training images, each seen 2.0 times")
+    assert lines[1] == "train: 40 steps, 20 per epoch"
     assert [line.split()[1] for line in lines if line.startswith("step ")] == ["40/40"]
     assert [line.split(":")[0] for line in lines if line.startswith("epoch ")] == [
         "epoch 0",

@@ -29,6 +29,7 @@ from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.eval_log import EvalLog
 from mnist_cyclegan.training.export import export_generators, run_meta
+from mnist_cyclegan.training.readers import train_readers
 from mnist_cyclegan.training.reporting import Reporter, Summary
 from mnist_cyclegan.training.run_folder import LOGGED_TERMS, LOSS_NAMES, RunFiles
 from mnist_cyclegan.training.run_log import RunLog
@@ -37,7 +38,7 @@ from mnist_cyclegan.training.schedule import learning_rate, set_learning_rate
 from mnist_cyclegan.training.setup import fresh_progress, half_runner, run_config, run_networks
 from mnist_cyclegan.training.signals import StopSignal
 from mnist_cyclegan.training.watch import RunWatch
-from mnist_cyclegan.variants.keep_labels import Readers, train_readers
+from mnist_cyclegan.variants.keep_labels import Readers
 from mnist_cyclegan.variants.step import plans_for
 from mnist_cyclegan.variants.weight_average import average_for
 

@@ -20,7 +20,7 @@ and without; docs/design.md says what it changed, by how much.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -28,15 +28,16 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.fast.halves import Term
+from mnist_cyclegan.figures import minus_median
 from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, setting
 from mnist_cyclegan.variants.variant import HalfContext, Variant
 
 if TYPE_CHECKING:
     from mnist_cyclegan.evaluation.classifier import DigitClassifier
     from mnist_cyclegan.settings.schema import TrainSettings
-    from mnist_cyclegan.training.batches import TrainingData
 
 WEIGHT = 1.0  # CyCADA's, both ways
+READ_SIZE = 28  # as eval's readers read (evaluation/classifier.py)
 READER_SEED = 404  # added to the run's seed: a reader of its own, not eval's (seed 0)
 NO_LABELS = (
     "--keep-labels: neither side has labels (class subfolders, a labels file, or y_train in an "
@@ -84,9 +85,6 @@ class LabelHalf:
 def reader_input(images: torch.Tensor, output: str, channels: int) -> torch.Tensor:
     """Model-space images → what a reader of `channels`-channel images takes, differentiably:
     pixels in [0, 1] at 28×28, then minus their per-channel median (images_to_input's form)."""
-    from mnist_cyclegan.evaluation.classifier import READ_SIZE
-    from mnist_cyclegan.figures import minus_median
-
     x = images.float()
     x = (x + 1) / 2 if output == "tanh" else x
     if x.shape[1] != channels:
@@ -119,38 +117,6 @@ def label_term(settings: TrainSettings, context: HalfContext) -> Term:
         return label_loss(half, real_x, fake_y)
 
     return Term("labels", WEIGHT, value)
-
-
-def train_readers(settings: TrainSettings, data: TrainingData, device: torch.device) -> Readers:
-    """A frozen reader for each labelled side, trained on the images the run trains on."""
-    from mnist_cyclegan.evaluation.classifier import train_classifier
-
-    readers = []
-    for arrays, pick in zip((data.arrays_a, data.arrays_b), data.picks, strict=True):
-        if arrays.y_train is None:
-            readers.append(None)
-            continue
-        own = replace(arrays, x_train=arrays.x_train[pick], y_train=arrays.y_train[pick])
-        reader = train_classifier(own, device=device, seed=settings.seed + READER_SEED)
-        readers.append(reader.requires_grad_(False))
-    if readers == [None, None]:
-        raise MnistganError(NO_LABELS)
-    check_same_classes(data)
-    return Readers(readers[0], readers[1], settings.net.output)
-
-
-def check_same_classes(data: TrainingData) -> None:
-    """Where both sides have labels, a label must mean one class on both: the same count."""
-    from mnist_cyclegan.evaluation.classifier import class_count
-
-    sides = (data.arrays_a, data.arrays_b)
-    if all(side.y_train is not None for side in sides):
-        counts = [class_count(side) for side in sides]
-        if counts[0] != counts[1]:
-            raise MnistganError(
-                f"--keep-labels: side A has {counts[0]} classes and side B {counts[1]}; "
-                "both sides' labels must name the same classes"
-            )
 
 
 VARIANT = Variant(
