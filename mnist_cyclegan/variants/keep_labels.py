@@ -14,8 +14,11 @@ channels made the reader's (grey to RGB by repeating, RGB to grey by the mean). 
 CyCADA's; CyCADA holds the term at 0 while its reader is still poor, and a reader trained
 before the run never is. Where neither side has labels the run refuses, in one line.
 
-tests/test_keep_labels.py checks the term against a hand computation and the CLI with labels
-and without; docs/design.md says what it changed, by how much.
+Measured (BENCHMARKS.md, "With labels"; test images, seed 0): typed → mnist 49.8% → 99.6% of
+digits kept, mnist → typed 56.1% → 96.2%, mnist-m → mnist 95.7% → 97.7%, adaptation into
+mnist-m 95.3% → 96.6%; a step costs 1.2–1.3× (mnist ↔ mnist-m: 715 s of training, over the quick
+preset's 10 minutes). tests/test_keep_labels.py checks the term against a hand computation and
+the CLI with labels and without.
 """
 
 from __future__ import annotations
