@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch.nn import functional as F
 
 RING = 2  # the width of the frame `frame_median` reads the background colour from
 FIGURE_FLOOR = 0.1  # an image whose strongest figure pixel is fainter than this is all paper
@@ -49,6 +50,19 @@ def minus_median(images: torch.Tensor, median: torch.Tensor | None = None) -> to
     background reads 0 whatever its colour."""
     median = image_median(images) if median is None else median
     return images - median[:, :, None, None]
+
+
+READ_SIZE = 28  # the side a digit reader reads at: a reader needs no more
+
+
+def reader_view(images: torch.Tensor) -> torch.Tensor:
+    """Float N×C×H×W in [0, 1] → N×2C×28×28, what the project's digit readers take (eval's and
+    semantic consistency's alike): the image at READ_SIZE (antialiased where it is another
+    size), then the image minus its per-channel median, so the background reads as 0 whatever
+    its colour. Differentiable, so a training term can read through it."""
+    if images.shape[-2:] != (READ_SIZE, READ_SIZE):
+        images = F.interpolate(images, size=(READ_SIZE, READ_SIZE), mode="bilinear", antialias=True)
+    return torch.cat([images, minus_median(images)], dim=1)
 
 
 def figure_map(

@@ -19,12 +19,11 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.data import EMBEDDED, DomainArrays
 from mnist_cyclegan.evaluation.model_cache import load_or_train, quietly, read_model
-from mnist_cyclegan.figures import minus_median
+from mnist_cyclegan.figures import reader_view
 from mnist_cyclegan.images import channels_first
 
 CLASSIFIER_FORMAT = "mnistgan-classifier"
 CLASSIFIER_VERSION = 2
-READ_SIZE = 28
 BATCH = 128
 # The fewest steps a reader trains: two passes over MNIST's 60,000 digits. A reader of a small
 # set passes over it more often, rather than stop after 2 × ten batches (1,170 mnist-m
@@ -65,13 +64,9 @@ class DigitClassifier(nn.Module):
 
 
 def images_to_input(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 N×H×W(×3) → float N×2C×28×28 on `device`: the image in [0, 1], then the image
-    minus its per-channel median, so the background reads as 0 whatever its colour. Images of
-    another size are read at 28×28 (antialiased): a digit reader needs no more."""
-    x = channels_first(images).to(device).float() / 255.0
-    if x.shape[-2:] != (READ_SIZE, READ_SIZE):
-        x = F.interpolate(x, size=(READ_SIZE, READ_SIZE), mode="bilinear", antialias=True)
-    return torch.cat([x, minus_median(x)], dim=1)
+    """uint8 N×H×W(×3) → float N×2C×28×28 on `device`: the image in [0, 1] as every reader
+    reads it (figures.reader_view: at 28×28, and minus its per-channel median)."""
+    return reader_view(channels_first(images).to(device).float() / 255.0)
 
 
 def passes_for(count: int) -> int:

@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.fast.halves import Term
-from mnist_cyclegan.figures import minus_median
+from mnist_cyclegan.figures import reader_view
 from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, setting
 from mnist_cyclegan.variants.variant import HalfContext, Variant
 
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from mnist_cyclegan.settings.schema import TrainSettings
 
 WEIGHT = 1.0  # CyCADA's, both ways
-READ_SIZE = 28  # as eval's readers read (evaluation/classifier.py)
 READER_SEED = 404  # added to the run's seed: a reader of its own, not eval's (seed 0)
 NO_LABELS = (
     "--keep-labels: neither side has labels (class subfolders, a labels file, or y_train in an "
@@ -92,9 +91,7 @@ def reader_input(images: torch.Tensor, output: str, channels: int) -> torch.Tens
     x = (x + 1) / 2 if output == "tanh" else x
     if x.shape[1] != channels:
         x = x.expand(-1, channels, -1, -1) if x.shape[1] == 1 else x.mean(dim=1, keepdim=True)
-    if x.shape[-2:] != (READ_SIZE, READ_SIZE):
-        x = F.interpolate(x, size=(READ_SIZE, READ_SIZE), mode="bilinear", antialias=True)
-    return torch.cat([x, minus_median(x)], dim=1)
+    return reader_view(x)
 
 
 def read(reader: DigitClassifier, images: torch.Tensor, output: str) -> torch.Tensor:
