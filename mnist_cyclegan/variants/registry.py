@@ -1,8 +1,9 @@
 """Every addition to the reference, one line each: what plugs a variant in.
 
 Each line is the `VARIANT` its file declares (variant.py). The order is the order the
-half-cycle sums further terms in (identity, shape, then labels), and so part of what a run computes,
-and the order the variants' settings follow the reference's in the schema and in `train -h`.
+half-cycle sums further terms in (identity, shape, labels, then geometry), and so part of what a
+run computes, and the order the variants' settings follow the reference's in the schema and in
+`train -h`.
 tests/test_variants.py checks that every addition file is listed and that each names settings
 that exist and columns the loss log has.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from mnist_cyclegan.variants import (
     attention,
     cycle_noise,
+    geometry,
     identity,
     keep_labels,
     long_skip,
@@ -26,6 +28,7 @@ VARIANTS: tuple[Variant, ...] = (
     identity.VARIANT,
     shape_term.VARIANT,
     keep_labels.VARIANT,
+    geometry.VARIANT,
     cycle_noise.VARIANT,
     attention.VARIANT,
     two_tone.VARIANT,
