@@ -4,6 +4,7 @@ digits in every domain, refuses what it must, and works in a real headless brows
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import os
@@ -30,6 +31,11 @@ from mnist_cyclegan.evaluation.model_cache import bundled_folder
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "test-output" / "demo-page.png"  # kept after the run (git ignores it)
 ORANGE = np.array([255, 136, 0])
+DRAWN_SCRIPT = ROOT / "benchmarks" / "drawn_digits.py"
+_spec = importlib.util.spec_from_file_location("drawn_digits", DRAWN_SCRIPT)
+drawn_digits = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(drawn_digits)  # benchmarks/ is no package: the script from its file
+FLAT_LIMIT = 1.5  # a coloured output's background std (0-255); real images have 0
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +241,44 @@ def test_in_a_real_browser_strokes_give_three_translations_and_the_colour_picker
         assert SCREENSHOT.stat().st_size > 10_000
     finally:
         browser.close()
+
+
+def test_digits_drawn_in_a_real_browser_come_back_on_flat_backgrounds(demo, tmp_path):
+    """Ten digits drawn with the page's own pen (strokes far thicker than MNIST's, at two
+    sizes): every coloured output's background, the pixels over 2 from the placed drawing's
+    ink, varies by at most 1.5 of 255 per channel, as a real image's does (0)."""
+    browser = Browser(find_browser(), tmp_path / "profile")
+    worst = []  # (background std, digit) of every coloured output
+    try:
+        browser.goto(f"http://{demo[0]}:{demo[1]}/")
+        browser.wait_for("document.body.dataset.ready === '1'")
+        left, top, side = browser.evaluate(
+            "(() => { const r = document.getElementById('pad').getBoundingClientRect();"
+            " return [r.left, r.top, r.width]; })()"
+        )
+        for digit, strokes in drawn_digits.SKETCHES.items():
+            scale = 0.5 if digit % 2 else 0.9  # a small drawing and a large one
+            browser.evaluate("document.getElementById('clear').click()")
+            answers = int(browser.evaluate("document.body.dataset.answers"))
+            for stroke in strokes:
+                at = [((x - 0.5) * scale + 0.5, (y - 0.5) * scale + 0.5) for x, y in stroke]
+                browser.drag([(left + side * x, top + side * y) for x, y in at])
+            browser.wait_for(f"document.body.dataset.answers === '{answers + len(strokes)}'")
+            placed = decoded(browser.evaluate("document.getElementById('input').src"))
+            placed = placed if placed.ndim == 2 else placed[..., 0]
+            images = browser.evaluate(
+                "[...document.querySelectorAll('img.output')].map(i => i.src)"
+            )
+            assert len(images) == 3, digit
+            for image in images:
+                pixels = decoded(image)
+                if pixels.ndim == 3:
+                    worst.append((drawn_digits.background_std(pixels[..., :3], placed), digit))
+    finally:
+        browser.close()
+    assert len(worst) == 30  # three coloured outputs a drawing
+    rough = [(round(std, 2), digit) for std, digit in worst if std > FLAT_LIMIT]
+    assert not rough, rough
 
 
 def test_a_given_weights_file_is_the_only_model_and_offers_no_colour_it_cannot_paint(weights):
