@@ -36,6 +36,10 @@ _spec = importlib.util.spec_from_file_location("drawn_digits", DRAWN_SCRIPT)
 drawn_digits = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(drawn_digits)  # benchmarks/ is no package: the script from its file
 FLAT_LIMIT = 1.5  # a coloured output's background std (0-255); real images have 0
+NEEDS_BROWSER = pytest.mark.skipif(
+    find_browser() is None and not os.environ.get("MNISTGAN_REQUIRE_BROWSER"),
+    reason="no Chromium here (CI installs it and sets MNISTGAN_REQUIRE_BROWSER)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -194,10 +198,7 @@ def test_port_errors_are_one_line():
     )
 
 
-@pytest.mark.skipif(
-    find_browser() is None and not os.environ.get("MNISTGAN_REQUIRE_BROWSER"),
-    reason="no Chromium here (CI installs it and sets MNISTGAN_REQUIRE_BROWSER)",
-)
+@NEEDS_BROWSER
 def test_in_a_real_browser_strokes_give_three_translations_and_the_colour_picker_paints(
     demo, tmp_path
 ):
@@ -243,6 +244,7 @@ def test_in_a_real_browser_strokes_give_three_translations_and_the_colour_picker
         browser.close()
 
 
+@NEEDS_BROWSER
 def test_digits_drawn_in_a_real_browser_come_back_on_flat_backgrounds(demo, tmp_path):
     """Ten digits drawn with the page's own pen (strokes far thicker than MNIST's, at two
     sizes): every coloured output's background, the pixels over 2 from the placed drawing's
