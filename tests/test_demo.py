@@ -250,7 +250,7 @@ def test_digits_drawn_in_a_real_browser_come_back_on_flat_backgrounds(demo, tmp_
     sizes): every coloured output's background, the pixels over 2 from the placed drawing's
     ink, varies by at most 1.5 of 255 per channel, as a real image's does (0)."""
     browser = Browser(find_browser(), tmp_path / "profile")
-    worst = []  # (background std, digit) of every coloured output
+    scores = []  # (background std, digit) of every coloured output
     try:
         browser.goto(f"http://{demo[0]}:{demo[1]}/")
         browser.wait_for("document.body.dataset.ready === '1'")
@@ -275,11 +275,11 @@ def test_digits_drawn_in_a_real_browser_come_back_on_flat_backgrounds(demo, tmp_
             for image in images:
                 pixels = decoded(image)
                 if pixels.ndim == 3:
-                    worst.append((drawn_digits.background_std(pixels[..., :3], placed), digit))
+                    scores.append((drawn_digits.background_std(pixels[..., :3], placed), digit))
     finally:
         browser.close()
-    assert len(worst) == 30  # three coloured outputs a drawing
-    rough = [(round(std, 2), digit) for std, digit in worst if std > FLAT_LIMIT]
+    assert len(scores) == 30  # three coloured outputs a drawing
+    rough = [(round(std, 2), digit) for std, digit in scores if std > FLAT_LIMIT]
     assert not rough, rough
 
 
