@@ -198,18 +198,23 @@ def test_port_errors_are_one_line():
     )
 
 
+def open_pad(browser: Browser, demo) -> tuple[float, float, float]:
+    """The demo page, loaded and ready: its pad's left, top and side in page coordinates."""
+    browser.goto(f"http://{demo[0]}:{demo[1]}/")
+    browser.wait_for("document.body.dataset.ready === '1'")
+    return browser.evaluate(
+        "(() => { const r = document.getElementById('pad').getBoundingClientRect();"
+        " return [r.left, r.top, r.width]; })()"
+    )
+
+
 @NEEDS_BROWSER
 def test_in_a_real_browser_strokes_give_three_translations_and_the_colour_picker_paints(
     demo, tmp_path
 ):
     browser = Browser(find_browser(), tmp_path / "profile")
     try:
-        browser.goto(f"http://{demo[0]}:{demo[1]}/")
-        browser.wait_for("document.body.dataset.ready === '1'")
-        left, top, side = browser.evaluate(
-            "(() => { const r = document.getElementById('pad').getBoundingClientRect();"
-            " return [r.left, r.top, r.width]; })()"
-        )
+        left, top, side = open_pad(browser, demo)
         # a 7: the top bar, then the stroke down to the left
         bar = [(left + side * (0.25 + 0.5 * i / 10), top + side * 0.25) for i in range(11)]
         leg = [(left + side * (0.75 - 0.3 * i / 10), top + side * (0.25 + 0.55 * i / 10))
@@ -252,12 +257,7 @@ def test_digits_drawn_in_a_real_browser_come_back_on_flat_backgrounds(demo, tmp_
     browser = Browser(find_browser(), tmp_path / "profile")
     scores = []  # (background std, digit) of every coloured output
     try:
-        browser.goto(f"http://{demo[0]}:{demo[1]}/")
-        browser.wait_for("document.body.dataset.ready === '1'")
-        left, top, side = browser.evaluate(
-            "(() => { const r = document.getElementById('pad').getBoundingClientRect();"
-            " return [r.left, r.top, r.width]; })()"
-        )
+        left, top, side = open_pad(browser, demo)
         for digit, strokes in drawn_digits.SKETCHES.items():
             scale = 0.5 if digit % 2 else 0.9  # a small drawing and a large one
             browser.evaluate("document.getElementById('clear').click()")
