@@ -15,6 +15,7 @@ from mnist_cyclegan.fast.layers import FAST
 from mnist_cyclegan.fast.side_by_side import DeferrableBatchNorm2d, run_side_by_side
 from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.variants.factory import build_networks
+from mnist_cyclegan.variants.patch_nce import tap
 from mnist_cyclegan.variants.step import plans_for
 
 
@@ -43,6 +44,8 @@ def state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int, t
 
 def _state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int):
     nets = build_networks(settings.net, 1, 3, 0, torch.device("cpu"), FAST)
+    if settings.lambda_nce:  # as a run prepares it: the encoders' features recorded
+        tap(nets.g_ab), tap(nets.g_ba)
     optimizers = build_optimizers(nets, settings, torch.device("cpu"))
     pools = (ImagePool(settings.pool_size, 0), ImagePool(settings.pool_size, 1))
     real_a, real_b = real_pairs(16)
@@ -66,16 +69,18 @@ def _state_after_steps(settings: TrainSettings, side_by_side: bool, steps: int):
     return losses, grads, buffers
 
 
-@pytest.mark.parametrize("preset", ["reference", "quick"])
+@pytest.mark.parametrize("preset", ["reference", "quick", "quick+nce"])
 def test_side_by_side_step_computes_what_one_after_the_other_does(preset):
-    """fp32, with the history pool, cycle noise and (quick) the identity term on: losses,
+    """fp32, with the history pool, cycle noise and (quick) the identity term on, and (+nce)
+    patch contrast, whose features each half records on its own thread: losses,
     every gradient and every batch-norm running statistic agree to float32 rounding. The
     running statistics exercise the merge of the second half's private copies: G_ab and G_ba
     are each used by both halves, D_a by the second only. One step: after it, Adam turns the
     rounding noise of gradients that are truly zero into full-size updates (the GAN noise floor
     of test_distributed.py), so later steps would compare that noise, not the step."""
-    settings = replace(TrainSettings.preset(preset), precision="fp32", pool_size=8)
-    settings = replace(settings, cycle_noise=0.05)
+    name, _, nce = preset.partition("+")
+    settings = replace(TrainSettings.preset(name), precision="fp32", pool_size=8)
+    settings = replace(settings, cycle_noise=0.05, lambda_nce=1.0 if nce else 0.0)
     torch.manual_seed(0)
     one_after, grads_one, buffers_one = state_after_steps(settings, False, steps=1, threads=1)
     torch.manual_seed(0)

@@ -3,12 +3,14 @@
 For each batch, before the halves start: noise for the fakes on their way back (drawn first, in
 a fixed order: two threads would race for the random generator), the palettes a two-tone head
 paints with (a real target image's for G(x), the input's own for F(G(x))), the readers and
-labels semantic consistency reads (keep_labels.py), and the further generator terms of every
+labels semantic consistency reads (keep_labels.py), the places patch contrast compares
+(patch_nce.py), and the further generator terms of every
 variant the settings turn on, summed by the half-cycle in the registry's order (registry.py).
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import partial
 
 import torch
@@ -18,6 +20,7 @@ from mnist_cyclegan.fast.halves import HalfPlan, StepPlans, reference_plans
 from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.variants.cycle_noise import cycle_noise, jitter
 from mnist_cyclegan.variants.keep_labels import LabelHalf, Readers
+from mnist_cyclegan.variants.patch_nce import HalfFeatures, draw_seed, recording
 from mnist_cyclegan.variants.registry import VARIANTS
 from mnist_cyclegan.variants.two_tone import estimate_palette, with_palette
 from mnist_cyclegan.variants.variant import HalfContext
@@ -53,11 +56,14 @@ def plans_with_additions(
     halves = (None, None)
     if readers is not None:
         halves = (readers.half("a2b", labels[0]), readers.half("b2a", labels[1]))
+    features = (None, None)
+    if settings.lambda_nce:
+        features = (HalfFeatures(draw_seed()), HalfFeatures(draw_seed()))
     return (
         half_plan(settings, noise_b, palette_target=palette_b, palette_own=palette_a,
-                  labels=halves[0]),
+                  labels=halves[0], features=features[0]),
         half_plan(settings, noise_a, palette_target=palette_a, palette_own=palette_b,
-                  labels=halves[1]),
+                  labels=halves[1], features=features[1]),
     )  # fmt: skip
 
 
@@ -68,19 +74,28 @@ def half_plan(
     palette_target: torch.Tensor | None,
     palette_own: torch.Tensor | None,
     labels: LabelHalf | None = None,
+    features: HalfFeatures | None = None,
 ) -> HalfPlan:
-    """x → G(x) painted like a real y, back through F with noise, painted like x itself."""
+    """x → G(x) painted like a real y, back through F with noise, painted like x itself; G's
+    and F's encoder features recorded where `features` asks for them."""
 
     def forward(g: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return with_palette(g, x, palette_target)  # G(x)
+        with recorded(features.of_input if features else None):
+            return with_palette(g, x, palette_target)  # G(x)
 
     def back(f: nn.Module, fake_y: torch.Tensor) -> torch.Tensor:
-        return with_palette(f, jitter(fake_y, noise), palette_own)  # F(G(x) + noise)
+        with recorded(features.of_output if features else None):
+            return with_palette(f, jitter(fake_y, noise), palette_own)  # F(G(x) + noise)
 
-    context = HalfContext(palette_target, palette_own, labels)
+    context = HalfContext(palette_target, palette_own, labels, features)
     terms = tuple(
         variant.term(settings, context)
         for variant in VARIANTS
         if variant.term is not None and variant.is_on(settings)
     )
     return HalfPlan(forward, back, terms)
+
+
+def recorded(into: list[torch.Tensor] | None):
+    """Record the tapped features into `into`; nothing where it is None."""
+    return nullcontext() if into is None else recording(into)

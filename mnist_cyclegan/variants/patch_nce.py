@@ -1,0 +1,160 @@
+"""Patch-wise contrast (`--lambda-nce`, not in the reference): PatchNCE (Park et al.,
+"Contrastive Learning for Unpaired Image-to-Image Translation", ECCV 2020) in the two-generator
+form of DCLGAN (Han et al., "Dual Contrastive Learning for Unsupervised Image-to-Image
+Translation", CVPR Workshops 2021). A patch of G(x) should be recognisable as the patch of x at
+the same place among the other places of x: content is tied to its location, so a generator that
+draws another digit, or hides the digit in a code the other generator reads back (Chu et al.
+2017, "CycleGAN, a master of steganography"), pays for it.
+
+The features are the encoders' own: x's from G's forward on x, G(x)'s from F's forward on G(x)
+on the way back (each side's encoder takes its own channels, so grey and RGB sides need no
+conversion, and no network runs an extra time: the term costs its sums alone). At each of
+`LAYERS` (the stem, both down-samplings and the middle residual block) the same `PATCHES` places
+are drawn per batch; each G(x) feature's cosine similarities to x's features at those places,
+over the temperature 0.07, are read as logits whose right answer is its own place (x's side
+detached, as CUT's loss does). CUT maps features through a small trained projection first; here
+they are contrasted as they are, which keeps the term free of parameters of its own.
+tests/test_patch_nce.py checks it by hand.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from mnist_cyclegan.cyclegan.networks import ResidualBlock
+from mnist_cyclegan.fast.halves import Term
+from mnist_cyclegan.settings.fields import term_weight
+from mnist_cyclegan.variants.variant import HalfContext, Variant
+
+if TYPE_CHECKING:
+    from mnist_cyclegan.settings.schema import TrainSettings
+
+TEMPERATURE = 0.07  # CUT's
+PATCHES = 64  # places drawn per layer (all of a smaller map); CUT draws 256 of larger maps
+_local = threading.local()  # .taken: the list this thread's generator passes add features to
+
+
+@dataclass(frozen=True)
+class NceSettings:
+    lambda_nce: float = term_weight(
+        "Patch contrast weight (PatchNCE): each place of G(x) told apart from x's other places."
+    )
+
+
+def encoder_layers(model: nn.Sequential) -> tuple[int, ...]:
+    """Where the features are taken in a generator's layers: the ReLU after the stem and after
+    each down-sampling (the ReLUs before the first residual block), and the middle block."""
+    blocks = [i for i, layer in enumerate(model) if isinstance(layer, ResidualBlock)]
+    relus = [i for i, layer in enumerate(model[: blocks[0]]) if isinstance(layer, nn.ReLU)]
+    return (*relus, blocks[(len(blocks) - 1) // 2])
+
+
+def _keep(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+    taken = getattr(_local, "taken", None)
+    if taken is not None:
+        taken.append(output)
+
+
+def tap(generator: nn.Module) -> None:
+    """Let `recording` see the generator's encoder features (once per generator)."""
+    if getattr(generator, "_nce_tapped", False):
+        return
+    for index in encoder_layers(generator.model):
+        generator.model[index].register_forward_hook(_keep)
+    generator._nce_tapped = True
+
+
+def tap_generators(generators: dict[str, nn.Module], targets: dict, seed: int) -> None:
+    for generator in generators.values():
+        tap(generator)
+
+
+@contextmanager
+def recording(into: list[torch.Tensor]) -> Iterator[None]:
+    """The tapped features of the generator passes this thread runs inside, into `into`.
+    Thread-local: a step's two halves may run on two threads, each with its own list."""
+    before = getattr(_local, "taken", None)
+    _local.taken = into
+    try:
+        yield
+    finally:
+        _local.taken = before
+
+
+@dataclass
+class HalfFeatures:
+    """What one half-cycle's passes left: x's features from G, G(x)'s from F, and the seed
+    of the places to contrast (drawn before the halves start, as threads must not race for the
+    global random generator)."""
+
+    seed: int
+    of_input: list[torch.Tensor] = field(default_factory=list)
+    of_output: list[torch.Tensor] = field(default_factory=list)
+
+
+def draw_seed() -> int:
+    return int(torch.randint(0, 2**62, ()).item())
+
+
+def places(count: int, generator: torch.Generator) -> torch.Tensor:
+    """`PATCHES` distinct places of `count`, or all of them where there are fewer."""
+    return torch.randperm(count, generator=generator)[: min(PATCHES, count)]
+
+
+def at_least_fp32(features: torch.Tensor) -> torch.Tensor:
+    """Half-precision features (under autocast) in fp32 for the sums; fp64 stays fp64."""
+    return features.to(torch.promote_types(features.dtype, torch.float32))
+
+
+def patch_nce(query: torch.Tensor, key: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over images and places: N×C×H×W query and key, compared at the
+    flat places `at`; each query's logits are its cosine similarity to every key place / τ,
+    its own place the right answer. The key is detached."""
+    q = F.normalize(at_least_fp32(query).flatten(2)[:, :, at], dim=1)  # N×C×P
+    k = F.normalize(at_least_fp32(key.detach()).flatten(2)[:, :, at], dim=1)
+    logits = torch.bmm(q.transpose(1, 2), k) / TEMPERATURE  # N×P×P, [n, i, j] = q_i · k_j / τ
+    n, p, _ = logits.shape
+    own = torch.arange(p, device=logits.device).repeat(n)
+    return F.cross_entropy(logits.reshape(n * p, p), own)
+
+
+def nce_loss(features: HalfFeatures) -> torch.Tensor:
+    """PatchNCE averaged over the tapped layers, G(x)'s features asking for x's."""
+    if not features.of_input or len(features.of_input) != len(features.of_output):
+        raise RuntimeError("--lambda-nce: the half-cycle's passes were not recorded")
+    draws = torch.Generator().manual_seed(features.seed)
+    losses = []
+    for query, key in zip(features.of_output, features.of_input, strict=True):
+        at = places(query.shape[2] * query.shape[3], draws).to(query.device)
+        losses.append(patch_nce(query, key, at))
+    return torch.stack(losses).mean()
+
+
+def nce_term(settings: TrainSettings, context: HalfContext) -> Term:
+    if context.features is None:
+        raise RuntimeError("--lambda-nce: the step recorded no features")
+    features = context.features
+
+    def value(g, f, real_x, fake_y) -> torch.Tensor:
+        return nce_loss(features)
+
+    return Term("nce", settings.lambda_nce, value)
+
+
+VARIANT = Variant(
+    name="patch contrast",
+    train_settings=NceSettings,
+    is_on=lambda settings: bool(settings.lambda_nce),
+    changes_step=True,
+    logged=("nce",),
+    term=nce_term,
+    prepare=tap_generators,
+)

@@ -1,0 +1,129 @@
+"""Patch contrast (variants/patch_nce.py, PatchNCE): its loss against a hand computation, where
+the features come from and where the gradients go, and a short run as a user starts it."""
+
+from __future__ import annotations
+
+import csv
+import math
+import threading
+from dataclasses import replace
+
+import pytest
+import torch
+from conftest import TINY, run_cli
+from torch import nn
+
+from mnist_cyclegan.cyclegan.networks import Generator
+from mnist_cyclegan.fast.halves import half_cycle
+from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
+from mnist_cyclegan.variants.patch_nce import (
+    TEMPERATURE,
+    HalfFeatures,
+    encoder_layers,
+    nce_loss,
+    patch_nce,
+    recording,
+    tap,
+)
+from mnist_cyclegan.variants.step import half_plan
+
+FP32 = replace(TrainSettings(), precision="fp32", lambda_nce=2.0)
+
+
+def feature_map(*places: tuple[float, float]) -> torch.Tensor:
+    """One image's 2-channel features at 1 × len(places) places, as N×C×H×W."""
+    return torch.tensor(places, dtype=torch.float64).T.reshape(1, 2, 1, len(places))
+
+
+def test_the_loss_by_hand():
+    """Query places (1, 0) and (0, 1); key places (1, 0) and (2, 2), the second of length √8,
+    so its unit vector is (1, 1)/√2. Query 0's logits are (1, 1/√2)/τ, its answer place 0;
+    query 1's are (0, 1/√2)/τ, its answer place 1."""
+    query = feature_map((1.0, 0.0), (0.0, 1.0))
+    key = feature_map((1.0, 0.0), (2.0, 2.0))
+    t, r = TEMPERATURE, 1 / math.sqrt(2)
+    first = -math.log(math.exp(1 / t) / (math.exp(1 / t) + math.exp(r / t)))
+    second = -math.log(math.exp(r / t) / (math.exp(0.0) + math.exp(r / t)))
+    at = torch.arange(2)
+    assert patch_nce(query, key, at).item() == pytest.approx((first + second) / 2)
+    swapped = patch_nce(query, key, torch.tensor([1, 0]))  # the same pairs, in another order
+    assert swapped.item() == pytest.approx((first + second) / 2)
+
+
+def test_a_map_told_apart_by_place_pays_little_and_a_flat_one_pays_log_p():
+    sharp = torch.eye(4, dtype=torch.float64).reshape(1, 4, 2, 2)  # a place per channel
+    assert nce_loss(HalfFeatures(0, [sharp], [sharp])).item() < 1e-5
+    flat = torch.ones(3, 4, 2, 2, dtype=torch.float64)
+    assert nce_loss(HalfFeatures(0, [flat], [flat])).item() == pytest.approx(math.log(4))
+
+
+def test_gradients_reach_the_query_and_never_the_key():
+    query = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    key = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    nce_loss(HalfFeatures(7, [key], [query])).backward()
+    assert query.grad is not None and query.grad.abs().sum() > 0
+    assert key.grad is None
+
+
+def tiny_generator(in_channels: int, out_channels: int) -> Generator:
+    net = NetSettings(gen_width=4, res_blocks=3, disc_width=4)
+    return Generator(in_channels, out_channels, net).double()
+
+
+def test_features_come_from_g_on_x_and_from_f_on_g_of_x():
+    """The stem's and both down-samplings' ReLUs and the middle residual block, recorded in
+    the half-cycle's own passes: G's of x, F's (which takes G(x)'s channels) of G(x)."""
+    torch.manual_seed(0)
+    g, f = tiny_generator(1, 3), tiny_generator(3, 1)
+    assert encoder_layers(g.model) == (3, 7, 11, 13)
+    for generator in (g, f):
+        tap(generator)
+        tap(generator)  # a second tap adds no second hook
+    x = torch.rand(2, 1, 28, 28, dtype=torch.float64)
+    features = HalfFeatures(3)
+    plan = half_plan(FP32, None, palette_target=None, palette_own=None, features=features)
+    critic = nn.Conv2d(3, 1, 1).double()
+    terms = half_cycle(g, f, critic, x, FP32, plan)
+    shapes = [tuple(t.shape) for t in features.of_input]
+    assert shapes == [(2, 4, 28, 28), (2, 8, 14, 14), (2, 16, 7, 7), (2, 16, 7, 7)]
+    assert [tuple(t.shape) for t in features.of_output] == shapes
+    fake = g(x)
+    assert torch.equal(features.of_input[3], g.model[:14](x))
+    assert torch.allclose(features.of_output[3], f.model[:14](fake))
+    assert terms.term("nce").item() == pytest.approx(nce_loss(features).item())
+    gan = ((critic(fake) - 1) ** 2).mean()
+    cycle = (f(fake) - x).abs().mean()
+    expected = gan + 10 * cycle + 2.0 * nce_loss(features)
+    assert terms.total.item() == pytest.approx(expected.item())
+
+
+def test_passes_outside_a_recording_or_on_another_thread_are_not_recorded():
+    g = tiny_generator(1, 1)
+    tap(g)
+    x = torch.rand(1, 1, 28, 28, dtype=torch.float64)
+    g(x)  # no recording
+    taken: list[torch.Tensor] = []
+    with recording(taken):
+        other = threading.Thread(target=g, args=(x,))
+        other.start()
+        other.join()
+        assert taken == []
+        g(x)
+    assert len(taken) == 4
+
+
+def test_train_with_patch_contrast_logs_its_term(runner, tmp_path):
+    out = tmp_path / "run"
+    result = run_cli(
+        runner, "train", "--preset", "quick", "--steps", "3", "--log-every", "1",
+        "--lambda-nce", "1", "--device", "cpu", "--out", out, *TINY,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with (out / "losses.csv").open() as table:
+        rows = list(csv.DictReader(table))
+    assert len(rows) == 3
+    # both halves' terms: each above 0 and below log(64) + 2/τ (64 places at most, every
+    # logit within ±1/τ)
+    bound = 2 * (math.log(64) + 2 / TEMPERATURE)
+    assert all(0 < float(row["nce"]) < bound for row in rows)
+    assert float(rows[-1]["nce"]) < float(rows[0]["nce"])  # the generators learn to meet it
