@@ -19,6 +19,7 @@ from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
 from mnist_cyclegan.variants.patch_nce import (
     TEMPERATURE,
     HalfFeatures,
+    encode,
     encoder_layers,
     nce_loss,
     patch_nce,
@@ -52,15 +53,15 @@ def test_the_loss_by_hand():
 
 def test_a_map_told_apart_by_place_pays_little_and_a_flat_one_pays_log_p():
     sharp = torch.eye(4, dtype=torch.float64).reshape(1, 4, 2, 2)  # a place per channel
-    assert nce_loss(HalfFeatures(0, [sharp], [sharp])).item() < 1e-5
+    assert nce_loss(HalfFeatures(0, True, [sharp], [sharp])).item() < 1e-5
     flat = torch.ones(3, 4, 2, 2, dtype=torch.float64)
-    assert nce_loss(HalfFeatures(0, [flat], [flat])).item() == pytest.approx(math.log(4))
+    assert nce_loss(HalfFeatures(0, True, [flat], [flat])).item() == pytest.approx(math.log(4))
 
 
 def test_gradients_reach_the_query_and_never_the_key():
     query = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
     key = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
-    nce_loss(HalfFeatures(7, [key], [query])).backward()
+    nce_loss(HalfFeatures(7, True, [key], [query])).backward()
     assert query.grad is not None and query.grad.abs().sum() > 0
     assert key.grad is None
 
@@ -95,6 +96,53 @@ def test_features_come_from_g_on_x_and_from_f_on_g_of_x():
     cycle = (f(fake) - x).abs().mean()
     expected = gan + 10 * cycle + 2.0 * nce_loss(features)
     assert terms.total.item() == pytest.approx(expected.item())
+
+
+def test_cuts_form_reads_g_of_x_with_g_itself_and_leaves_its_statistics_alone():
+    """`--nce-encoder own`: G's encoder on G(x) in x's channels (RGB averaged to grey), the
+    same functions of the layers as G's forward, batch norm by the batch with no running
+    statistics updated; the term contrasts those features against x's."""
+    torch.manual_seed(1)
+    g, f = tiny_generator(1, 3), tiny_generator(3, 1)
+    tap(g), tap(f)
+    x = torch.rand(2, 1, 28, 28, dtype=torch.float64)
+    before = {k: b.clone() for k, b in g.named_buffers()}
+    recorded: list[torch.Tensor] = []
+    with recording(recorded):
+        g(x)
+    mid = {k: b.clone() for k, b in g.named_buffers()}
+    assert [torch.allclose(a, b) for a, b in zip(encode(g, x), recorded, strict=True)] == [True] * 4
+    assert all(torch.equal(mid[k], b) for k, b in g.named_buffers())  # encode changed nothing
+    assert not all(torch.equal(before[k], mid[k]) for k in before)  # as the forward did
+    settings = replace(FP32, nce_encoder="own")
+    features = HalfFeatures(5, read_by_f=False)
+    plan = half_plan(settings, None, palette_target=None, palette_own=None, features=features)
+    terms = half_cycle(g, f, nn.Conv2d(3, 1, 1).double(), x, settings, plan)
+    assert features.of_output == []  # F's pass recorded nothing
+    fake_as_grey = g(x).mean(dim=1, keepdim=True)
+    expected = nce_loss(features, encode(g, fake_as_grey))
+    assert terms.term("nce").item() == pytest.approx(expected.item())
+
+
+def test_the_encoder_pass_follows_the_quick_generators_forward():
+    """Median offset beside the input, a two-tone head's palette added after the stem: the
+    features `encode` computes are those the forward computes."""
+    from mnist_cyclegan.cyclegan.layers import PLAIN
+    from mnist_cyclegan.variants.factory import build_networks
+    from mnist_cyclegan.variants.two_tone import estimate_palette
+
+    net = TrainSettings.preset("quick").net
+    nets = build_networks(
+        replace(net, gen_width=4, res_blocks=2), 1, 3, 0, torch.device("cpu"), PLAIN
+    )
+    tap(nets.g_ab)
+    x = torch.rand(3, 1, 28, 28)
+    palette = estimate_palette(torch.rand(3, 3, 28, 28))
+    recorded: list[torch.Tensor] = []
+    with recording(recorded):
+        nets.g_ab(x, palette)
+    for ours, forward in zip(encode(nets.g_ab, x, palette), recorded, strict=True):
+        assert torch.allclose(ours, forward, atol=1e-6)
 
 
 def test_passes_outside_a_recording_or_on_another_thread_are_not_recorded():

@@ -6,9 +6,13 @@ the same place among the other places of x: content is tied to its location, so 
 draws another digit, or hides the digit in a code the other generator reads back (Chu et al.
 2017, "CycleGAN, a master of steganography"), pays for it.
 
-The features are the encoders' own: x's from G's forward on x, G(x)'s from F's forward on G(x)
-on the way back (each side's encoder takes its own channels, so grey and RGB sides need no
-conversion, and no network runs an extra time: the term costs its sums alone). At each of
+The features are the encoders' own. In DCLGAN's form (`--nce-encoder both`, the default) x's
+come from G's forward on x and G(x)'s from F's forward on G(x) on the way back: each side's
+encoder takes its own channels, so grey and RGB sides need no conversion, and no network runs
+an extra time (the term costs its sums alone). In CUT's form (`--nce-encoder own`) G's own
+encoder reads G(x) too, in x's channels (grey repeated into RGB, RGB averaged into grey), one
+more pass through G's encoder a half, which leaves G's batch-norm statistics as they were (the
+pass normalises by its batch alone, as training does, and records nothing). At each of
 `LAYERS` (the stem, both down-samplings and the middle residual block) the same `PATCHES` places
 are drawn per batch; each G(x) feature's cosine similarities to x's features at those places,
 over the temperature 0.07, are read as logits whose right answer is its own place (x's side
@@ -29,14 +33,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnist_cyclegan.cyclegan.networks import ResidualBlock
+from mnist_cyclegan.cyclegan.networks import STEM_LAYERS, ResidualBlock
 from mnist_cyclegan.fast.halves import Term
-from mnist_cyclegan.settings.fields import term_weight
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, one_of, setting, term_weight
+from mnist_cyclegan.variants import median_offset
 from mnist_cyclegan.variants.variant import HalfContext, Variant
 
 if TYPE_CHECKING:
     from mnist_cyclegan.settings.schema import TrainSettings
 
+ENCODERS = ("both", "own")  # G(x) read by F's encoder (DCLGAN) or by G's own (CUT)
 TEMPERATURE = 0.07  # CUT's
 PATCHES = 64  # places drawn per layer (all of a smaller map); CUT draws 256 of larger maps
 _local = threading.local()  # .taken: the list this thread's generator passes add features to
@@ -47,6 +53,12 @@ class NceSettings:
     lambda_nce: float = term_weight(
         "Patch contrast weight (PatchNCE): each place of G(x) told apart from x's other places."
     )
+    nce_encoder: str = setting(
+        "both",
+        one_of(ENCODERS, "--nce-encoder"),
+        Flag("Whose encoder reads G(x) for --lambda-nce: both (F's, DCLGAN) or own (G's, CUT).",
+             ADDITIONS),
+    )  # fmt: skip
 
 
 def encoder_layers(model: nn.Sequential) -> tuple[int, ...]:
@@ -96,6 +108,7 @@ class HalfFeatures:
     global random generator)."""
 
     seed: int
+    read_by_f: bool = True  # DCLGAN's form: F's pass on G(x) records the queries
     of_input: list[torch.Tensor] = field(default_factory=list)
     of_output: list[torch.Tensor] = field(default_factory=list)
 
@@ -126,13 +139,62 @@ def patch_nce(query: torch.Tensor, key: torch.Tensor, at: torch.Tensor) -> torch
     return F.cross_entropy(logits.reshape(n * p, p), own)
 
 
-def nce_loss(features: HalfFeatures) -> torch.Tensor:
-    """PatchNCE averaged over the tapped layers, G(x)'s features asking for x's."""
-    if not features.of_input or len(features.of_input) != len(features.of_output):
+def in_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """Images in a generator's input channels: grey repeated into RGB, RGB averaged to grey."""
+    if images.shape[1] == channels:
+        return images
+    if images.shape[1] == 1:
+        return images.expand(-1, channels, -1, -1)
+    return images.mean(dim=1, keepdim=True)
+
+
+def run_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """One layer as training runs it, batch norm by the batch's own statistics, but with no
+    running statistics updated (the layer's state stays as it was)."""
+    if isinstance(layer, (nn.BatchNorm2d, nn.SyncBatchNorm)):
+        return F.batch_norm(x, None, None, layer.weight, layer.bias, True, 0.0, layer.eps)
+    if isinstance(layer, ResidualBlock):
+        return layer.finish(x + run_layers(layer.body, x))
+    if isinstance(layer, nn.Sequential):
+        return run_layers(layer, x)
+    return layer(x)
+
+
+def run_layers(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    for layer in layers:
+        x = run_layer(layer, x)
+    return x
+
+
+def encode(
+    generator: nn.Module, images: torch.Tensor, palette: torch.Tensor | None = None
+) -> list[torch.Tensor]:
+    """The generator's encoder features of `images` (its input channels) at `encoder_layers`,
+    as its forward computes them (median offset, a two-tone head's palette), with no state
+    changed."""
+    taps = encoder_layers(generator.model)
+    x = images
+    if getattr(generator, "median_offset", False):
+        x = median_offset.with_offset(images)
+    features = []
+    for index, layer in enumerate(generator.model[: taps[-1] + 1]):
+        if index == STEM_LAYERS and hasattr(generator, "condition"):
+            x = generator.condition(x, generator.palette_for(images, palette))
+        x = run_layer(layer, x)
+        if index in taps:
+            features.append(x)
+    return features
+
+
+def nce_loss(features: HalfFeatures, queries: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """PatchNCE averaged over the tapped layers, G(x)'s features (`queries`, else those F's
+    pass recorded) asking for x's."""
+    queries = features.of_output if queries is None else queries
+    if not features.of_input or len(features.of_input) != len(queries):
         raise RuntimeError("--lambda-nce: the half-cycle's passes were not recorded")
     draws = torch.Generator().manual_seed(features.seed)
     losses = []
-    for query, key in zip(features.of_output, features.of_input, strict=True):
+    for query, key in zip(queries, features.of_input, strict=True):
         at = places(query.shape[2] * query.shape[3], draws).to(query.device)
         losses.append(patch_nce(query, key, at))
     return torch.stack(losses).mean()
@@ -141,9 +203,11 @@ def nce_loss(features: HalfFeatures) -> torch.Tensor:
 def nce_term(settings: TrainSettings, context: HalfContext) -> Term:
     if context.features is None:
         raise RuntimeError("--lambda-nce: the step recorded no features")
-    features = context.features
+    features, palette = context.features, context.palette_target
 
     def value(g, f, real_x, fake_y) -> torch.Tensor:
+        if settings.nce_encoder == "own":  # CUT: G's encoder reads G(x) too
+            return nce_loss(features, encode(g, in_channels(fake_y, real_x.shape[1]), palette))
         return nce_loss(features)
 
     return Term("nce", settings.lambda_nce, value)

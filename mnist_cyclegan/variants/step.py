@@ -58,7 +58,8 @@ def plans_with_additions(
         halves = (readers.half("a2b", labels[0]), readers.half("b2a", labels[1]))
     features = (None, None)
     if settings.lambda_nce:
-        features = (HalfFeatures(draw_seed()), HalfFeatures(draw_seed()))
+        by_f = settings.nce_encoder == "both"
+        features = (HalfFeatures(draw_seed(), by_f), HalfFeatures(draw_seed(), by_f))
     return (
         half_plan(settings, noise_b, palette_target=palette_b, palette_own=palette_a,
                   labels=halves[0], features=features[0]),
@@ -84,7 +85,7 @@ def half_plan(
             return with_palette(g, x, palette_target)  # G(x)
 
     def back(f: nn.Module, fake_y: torch.Tensor) -> torch.Tensor:
-        with recorded(features.of_output if features else None):
+        with recorded(features.of_output if features and features.read_by_f else None):
             return with_palette(f, jitter(fake_y, noise), palette_own)  # F(G(x) + noise)
 
     context = HalfContext(palette_target, palette_own, labels, features)
