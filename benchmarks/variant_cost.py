@@ -23,6 +23,8 @@ VARIANT_FLAGS = {
     "--lambda-geometry 10": ["--lambda-geometry", "10"],
     "--keep-labels": ["--keep-labels"],
     "--lambda-shape 2": ["--lambda-shape", "2"],
+    "--lambda-nce 1": ["--lambda-nce", "1"],
+    "--lambda-nce 1 --nce-encoder own": ["--lambda-nce", "1", "--nce-encoder", "own"],
 }
 DONE = re.compile(r"done: step \d+/\d+ in [\d.]+ s \(([\d.]+) pairs/s\)")
 
