@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -81,6 +83,18 @@ def run_cli(runner: CliRunner, *args: str):
     from mnist_cyclegan.cli import app
 
     return runner.invoke(app, [str(arg) for arg in args], catch_exceptions=False)
+
+
+def logged_losses(runner: CliRunner, out: Path, *flags: str) -> list[dict[str, str]]:
+    """`train --preset quick` with `flags` for 3 steps on tiny data, logging every step: the
+    rows of its losses.csv (the run must succeed)."""
+    result = run_cli(
+        runner, "train", "--preset", "quick", "--steps", "3", "--log-every", "1", *flags,
+        "--device", "cpu", "--out", out, *TINY,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with (out / "losses.csv").open() as table:
+        return list(csv.DictReader(table))
 
 
 def assert_resumes_bit_identical(runner, folder, common: list, steps: int, stop_at: int) -> None:

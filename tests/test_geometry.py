@@ -3,12 +3,11 @@ where its gradients go, and a short run as a user starts it that logs it."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 
 import pytest
 import torch
-from conftest import TINY, run_cli
+from conftest import logged_losses
 from torch import nn
 
 from mnist_cyclegan.fast.halves import half_cycle
@@ -70,13 +69,6 @@ def test_an_equivariant_translation_pays_nothing_and_gradients_reach_g_through_b
 
 
 def test_train_with_geometry_logs_its_term(runner, tmp_path):
-    out = tmp_path / "run"
-    result = run_cli(
-        runner, "train", "--preset", "quick", "--steps", "3", "--log-every", "1",
-        "--lambda-geometry", "2", "--device", "cpu", "--out", out, *TINY,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    with (out / "losses.csv").open() as table:
-        rows = list(csv.DictReader(table))
+    rows = logged_losses(runner, tmp_path / "run", "--lambda-geometry", "2")
     assert len(rows) == 3
     assert all(float(row["geometry"]) > 0 for row in rows)

@@ -3,14 +3,13 @@ the features come from and where the gradients go, and a short run as a user sta
 
 from __future__ import annotations
 
-import csv
 import math
 import threading
 from dataclasses import replace
 
 import pytest
 import torch
-from conftest import TINY, run_cli
+from conftest import logged_losses
 from torch import nn
 
 from mnist_cyclegan.cyclegan.networks import Generator
@@ -161,14 +160,7 @@ def test_passes_outside_a_recording_or_on_another_thread_are_not_recorded():
 
 
 def test_train_with_patch_contrast_logs_its_term(runner, tmp_path):
-    out = tmp_path / "run"
-    result = run_cli(
-        runner, "train", "--preset", "quick", "--steps", "3", "--log-every", "1",
-        "--lambda-nce", "1", "--device", "cpu", "--out", out, *TINY,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    with (out / "losses.csv").open() as table:
-        rows = list(csv.DictReader(table))
+    rows = logged_losses(runner, tmp_path / "run", "--lambda-nce", "1")
     assert len(rows) == 3
     # both halves' terms: each above 0 and below log(64) + 2/τ (64 places at most, every
     # logit within ±1/τ)

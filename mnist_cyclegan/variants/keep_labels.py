@@ -15,8 +15,9 @@ CyCADA's; CyCADA holds the term at 0 while its reader is still poor, and a reade
 before the run never is. Where neither side has labels the run refuses, in one line.
 
 Measured (BENCHMARKS.md, "With labels"; test images, seed 0): typed → mnist 49.8% → 99.6% of
-digits kept, mnist → typed 56.1% → 96.2%, mnist-m → mnist 95.7% → 97.7%, adaptation into
-mnist-m 95.3% → 96.6%; a step costs 1.2–1.3× (mnist ↔ mnist-m: 715 s of training, over the quick
+digits kept, mnist → typed 56.1% → 96.2%, shapes-photo → shapes-flat 61.4% → 97.4%, mnist-m →
+colored-background 92.7% → 97.0%, mnist-m → mnist 95.7% → 97.7%, adaptation into mnist-m
+95.3% → 96.6%; a step costs 1.2–1.3× (mnist ↔ mnist-m: 715 s of training, over the quick
 preset's 10 minutes). tests/test_keep_labels.py checks the term against a hand computation and
 the CLI with labels and without.
 """
