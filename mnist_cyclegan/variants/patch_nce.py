@@ -9,15 +9,16 @@ draws another digit, or hides the digit in a code the other generator reads back
 The features are the encoders' own. In DCLGAN's form (`--nce-encoder both`, the default) x's
 come from G's forward on x and G(x)'s from F's forward on G(x) on the way back: each side's
 encoder takes its own channels, so grey and RGB sides need no conversion, and no network runs
-an extra time (the term costs its sums alone). In CUT's form (`--nce-encoder own`) G's own
-encoder reads G(x) too, in x's channels (grey repeated into RGB, RGB averaged into grey), one
-more pass through G's encoder a half, which leaves G's batch-norm statistics as they were (the
-pass normalises by its batch alone, as training does, and records nothing). At each of
-`LAYERS` (the stem, both down-samplings and the middle residual block) the same `PATCHES` places
-are drawn per batch; each G(x) feature's cosine similarities to x's features at those places,
-over the temperature 0.07, are read as logits whose right answer is its own place (x's side
-detached, as CUT's loss does). CUT maps features through a small trained projection first; here
-they are contrasted as they are, which keeps the term free of parameters of its own.
+an extra time (the term costs only its own sums: 1.10× the quick step, BENCHMARKS.md). In CUT's
+form (`--nce-encoder own`) G's own encoder reads G(x) too, in x's channels (grey repeated into
+RGB, RGB averaged into grey), one more pass through G's encoder a half (1.31×), which leaves G's
+batch-norm statistics as they were (the pass normalises by its batch alone, as training does,
+and records nothing). At each layer `encoder_layers` names (the stem, both down-samplings and
+the middle residual block) the same `PATCHES` places are drawn per batch; each G(x) feature's
+cosine similarities to x's features at those places, over the temperature 0.07, are read as
+logits whose right answer is its own place (x's side detached, as CUT's loss does). CUT maps
+features through a small trained projection first; here they are contrasted as they are, which
+keeps the term free of parameters of its own.
 
 Measured label-free (validation images, seed 0, weight 1; docs/measurements.md, "A content term
 without labels: patch contrast"): with both encoders shapes-flat ↔ shapes-photo kept 87.6% and

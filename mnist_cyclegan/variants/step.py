@@ -4,8 +4,8 @@ For each batch, before the halves start: noise for the fakes on their way back (
 a fixed order: two threads would race for the random generator), the palettes a two-tone head
 paints with (a real target image's for G(x), the input's own for F(G(x))), the readers and
 labels semantic consistency reads (keep_labels.py), the places patch contrast compares
-(patch_nce.py), and the further generator terms of every
-variant the settings turn on, summed by the half-cycle in the registry's order (registry.py).
+(patch_nce.py), and the further generator terms of every variant the settings turn on, summed
+by the half-cycle in the registry's order (registry.py).
 """
 
 from __future__ import annotations
