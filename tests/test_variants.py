@@ -104,7 +104,8 @@ def test_the_reference_class_refuses_settings_it_would_ignore():
 
 INFRASTRUCTURE = {"__init__", "factory", "generator", "registry", "step", "variant"}
 FLAGGED = (
-    "lambda_identity", "lambda_shape", "keep_labels", "lambda_geometry", "lambda_nce",
+    "lambda_identity", "lambda_shape", "keep_labels", "label_reader", "lambda_geometry",
+    "lambda_nce",
     "nce_encoder",
     "cycle_noise", "average_generators",
     "net.head", "net.head", "net.flat_figures", "net.long_skip", "net.median_offset",
@@ -138,7 +139,9 @@ def test_the_registry_lists_every_variant_with_its_settings_and_logged_names():
         assert set(variant.logged) <= set(LOSS_NAMES), variant.name
         assert not variant.is_on(reference), variant.name  # the reference turns none on
     assert sorted(name for v in registry.VARIANTS for name in v.settings) == sorted(FLAGGED)
-    assert registry.logged_columns() == ("identity", "shape", "labels", "geometry", "nce")
+    assert registry.logged_columns() == (
+        "identity", "shape", "labels", "task", "geometry", "nce",
+    )  # fmt: skip
     assert set(registry.heads()) == {"attention", "two-tone"}
     quick = TrainSettings.preset("quick")
     on = {variant.name for variant in registry.VARIANTS if variant.is_on(quick)}

@@ -1,5 +1,6 @@
 """The resumable checkpoint: all four networks, both optimisers, step, RNG and loss history
-(and the averaged generators of a run that keeps them).
+(and the averaged generators of a run that keeps them, the task networks and their optimiser
+of a run that trains them).
 
 Stored as safetensors (tensors) plus JSON metadata (settings and step), so resuming never
 unpickles anything and a resumed CPU run is bit-identical to an unbroken one. Before a byte of
@@ -26,6 +27,7 @@ from mnist_cyclegan.settings.fields import in_range
 from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.tensor_files import TensorEntry, TensorFile, open_tensor_file, save_tensors
 from mnist_cyclegan.training.run_folder import LOSS_NAMES
+from mnist_cyclegan.variants.task_network import TaskNetworks
 from mnist_cyclegan.variants.weight_average import GeneratorAverage
 
 CHECKPOINT_FORMAT = "mnistgan-checkpoint"
@@ -49,12 +51,26 @@ class Progress:
         return dict(zip(LOSS_NAMES, last, strict=True))
 
 
-def module_tensors(nets: Networks, average: GeneratorAverage | None) -> dict[str, nn.Module]:
+def module_tensors(
+    nets: Networks, average: GeneratorAverage | None, task: TaskNetworks | None = None
+) -> dict[str, nn.Module]:
     """The modules a checkpoint stores, by the prefix of their tensors' names."""
     modules = {f"net.{name}": module for name, module in nets.named().items()}
     if average is not None:
         modules.update({f"avg.{name}": module for name, module in average.modules.items()})
+    if task is not None:
+        modules["task"] = task
     return modules
+
+
+def named_optimizers(
+    optimizers: Optimizers, task: TaskNetworks | None = None
+) -> dict[str, torch.optim.Optimizer]:
+    """The optimisers a checkpoint stores, by the prefix of their tensors' names."""
+    named = {"opt_g": optimizers[0], "opt_d": optimizers[1]}
+    if task is not None:
+        named["opt_t"] = task.optimizer
+    return named
 
 
 def optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -74,14 +90,15 @@ def save_checkpoint(
     pools: tuple[ImagePool, ImagePool],
     progress: Progress,
     average: GeneratorAverage | None = None,
+    task: TaskNetworks | None = None,
 ) -> None:
     """Everything a bit-identical resume needs, as one safetensors file written atomically."""
-    opt_g, opt_d = optimizers
     tensors: dict[str, torch.Tensor] = {}
-    for prefix, module in module_tensors(nets, average).items():
+    for prefix, module in module_tensors(nets, average, task).items():
         tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
-    tensors.update(optimizer_tensors("opt_g", opt_g))
-    tensors.update(optimizer_tensors("opt_d", opt_d))
+    optimizers_by_name = named_optimizers(optimizers, task)
+    for prefix, optimizer in optimizers_by_name.items():
+        tensors.update(optimizer_tensors(prefix, optimizer))
     tensors.update(pools[0].state("pool_a"))
     tensors.update(pools[1].state("pool_b"))
     tensors["rng.torch"] = torch.get_rng_state()
@@ -91,8 +108,10 @@ def save_checkpoint(
     meta = {
         "settings": settings.to_dict(),
         "step": progress.step,
-        "opt_g_groups": opt_g.state_dict()["param_groups"],
-        "opt_d_groups": opt_d.state_dict()["param_groups"],
+        **{
+            f"{prefix}_groups": optimizer.state_dict()["param_groups"]
+            for prefix, optimizer in optimizers_by_name.items()
+        },
         "loss_columns": list(LOSS_NAMES),
     }
     save_tensors(path, tensors, CHECKPOINT_FORMAT, meta)
@@ -146,15 +165,16 @@ def expected_entries(
     image_size: tuple[int, int] = (28, 28),
     average: GeneratorAverage | None = None,
     columns: tuple[str, ...] = LOSS_NAMES,
+    task: TaskNetworks | None = None,
 ) -> dict[str, TensorEntry]:
     """Every tensor a checkpoint of this run holds, its loss log in `columns`; None marks a
     size that grows as it runs."""
     expected = {
         f"{prefix}.{key}": TensorEntry.of(value)
-        for prefix, module in module_tensors(nets, average).items()
+        for prefix, module in module_tensors(nets, average, task).items()
         for key, value in module.state_dict().items()
     }
-    for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
+    for prefix, optimizer in named_optimizers(optimizers, task).items():
         for index, param in enumerate(optimizer.param_groups[0]["params"]):
             expected[f"{prefix}.{index}.step"] = TensorEntry(torch.float32, ())
             for moment in ("exp_avg", "exp_avg_sq"):
@@ -180,12 +200,14 @@ def check_checkpoint(
     pools: tuple[ImagePool, ImagePool],
     image_size: tuple[int, int],
     average: GeneratorAverage | None = None,
+    task: TaskNetworks | None = None,
 ) -> int:
     """Refuse a checkpoint that does not hold exactly this run's tensors; return its step."""
     optional = frozenset({"pool_a.images", "pool_b.images"})
     columns = stored_columns(file)
-    file.check(expected_entries(nets, optimizers, pools, image_size, average, columns), optional)
-    for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
+    expected = expected_entries(nets, optimizers, pools, image_size, average, columns, task)
+    file.check(expected, optional)
+    for prefix, optimizer in named_optimizers(optimizers, task).items():
         problem = groups_problem(file.meta.get(f"{prefix}_groups"), optimizer)
         if problem is not None:
             raise MnistganError(f"{file.path}: checkpoint {prefix} groups unusable ({problem})")
@@ -261,18 +283,19 @@ def load_checkpoint(
     device: torch.device,
     image_size: tuple[int, int] = (28, 28),
     average: GeneratorAverage | None = None,
+    task: TaskNetworks | None = None,
 ) -> Progress:
     """Restore everything `save_checkpoint` wrote, in place, once the file's header has been
     checked against this run; return the progress."""
     file = open_tensor_file(path, CHECKPOINT_FORMAT)
-    step = check_checkpoint(file, nets, optimizers, pools, image_size, average)
+    step = check_checkpoint(file, nets, optimizers, pools, image_size, average, task)
     tensors = file.load()
-    for prefix, module in module_tensors(nets, average).items():
+    for prefix, module in module_tensors(nets, average, task).items():
         start = prefix + "."
         module.load_state_dict(
             {k[len(start) :]: v for k, v in tensors.items() if k.startswith(start)}
         )
-    for prefix, optimizer in zip(("opt_g", "opt_d"), optimizers, strict=True):
+    for prefix, optimizer in named_optimizers(optimizers, task).items():
         restore_optimizer(prefix, optimizer, tensors)
     try:
         pools[0].load_state(tensors, "pool_a", device)

@@ -1,6 +1,7 @@
-"""Semantic consistency's readers (variants/keep_labels.py), trained before a run's first
-step: here, beside the training data, since training them reads the evaluation's classifier
-and the variant's file stays free of it."""
+"""Semantic consistency's readers: CyCADA's (variants/keep_labels.py), trained before a run's
+first step, or PixelDA's task networks (variants/task_network.py), built untrained. Here,
+beside the training data, since both use the evaluation's classifier and the variants' files
+stay free of it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import replace
 import torch
 
 from mnist_cyclegan.errors import MnistganError
-from mnist_cyclegan.evaluation.classifier import class_count, train_classifier
+from mnist_cyclegan.evaluation.classifier import DigitClassifier, class_count, train_classifier
 from mnist_cyclegan.settings.schema import TrainSettings
 from mnist_cyclegan.training.batches import TrainingData
+from mnist_cyclegan.variants import task_network
 from mnist_cyclegan.variants.keep_labels import NO_LABELS, READER_SEED, Readers
 
 
@@ -29,6 +31,24 @@ def train_readers(settings: TrainSettings, data: TrainingData, device: torch.dev
         raise MnistganError(NO_LABELS)
     check_same_classes(data)
     return Readers(readers[0], readers[1], settings.net.output)
+
+
+def task_networks(
+    settings: TrainSettings, data: TrainingData, device: torch.device
+) -> task_network.TaskNetworks:
+    """An untrained classifier of the other side's images for each labelled side, its first
+    weights drawn from the run's seed alone (a resumed run loads them from the checkpoint)."""
+    sides = {"a2b": (data.arrays_a, data.arrays_b), "b2a": (data.arrays_b, data.arrays_a)}
+    networks = {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(settings.seed + task_network.SEED)
+        for direction, (source, target) in sides.items():
+            if source.y_train is not None:
+                networks[direction] = DigitClassifier(target.channels, class_count(source))
+    if not networks:
+        raise MnistganError(NO_LABELS)
+    check_same_classes(data)
+    return task_network.TaskNetworks(networks, settings.net.output).to(device)
 
 
 def check_same_classes(data: TrainingData) -> None:

@@ -18,6 +18,7 @@ from mnist_cyclegan.training.checkpoint import Optimizers, Progress, save_checkp
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.export import export_generators, run_meta, sample_sheet
 from mnist_cyclegan.training.run_folder import RunFiles, write_losses
+from mnist_cyclegan.variants.task_network import TaskNetworks
 from mnist_cyclegan.variants.weight_average import GeneratorAverage
 from mnist_cyclegan.weights import save_generators
 
@@ -41,6 +42,7 @@ class RunSaver:
         pools: tuple[ImagePool, ImagePool],
         progress: Progress,
         average: GeneratorAverage | None,
+        task: TaskNetworks | None = None,
     ) -> None:
         """Checkpoint, unless a loss went non-finite since the last one (then stop, keeping it)."""
         if distributed.any_rank(progress.nonfinite, self.world, self.device):
@@ -58,6 +60,7 @@ class RunSaver:
                 pools=pools,
                 progress=progress,
                 average=average,
+                task=task,
             )
 
     def export(

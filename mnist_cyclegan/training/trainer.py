@@ -29,7 +29,7 @@ from mnist_cyclegan.training.checkpoint import Progress, load_checkpoint
 from mnist_cyclegan.training.distributed import World
 from mnist_cyclegan.training.eval_log import EvalLog
 from mnist_cyclegan.training.export import export_generators, run_meta
-from mnist_cyclegan.training.readers import train_readers
+from mnist_cyclegan.training.readers import task_networks, train_readers
 from mnist_cyclegan.training.reporting import Reporter, Summary
 from mnist_cyclegan.training.run_folder import LOGGED_TERMS, LOSS_NAMES, RunFiles
 from mnist_cyclegan.training.run_log import RunLog
@@ -40,6 +40,7 @@ from mnist_cyclegan.training.signals import StopSignal
 from mnist_cyclegan.training.watch import RunWatch
 from mnist_cyclegan.variants.keep_labels import Readers
 from mnist_cyclegan.variants.step import plans_for
+from mnist_cyclegan.variants.task_network import TaskNetworks
 from mnist_cyclegan.variants.weight_average import average_for
 
 __all__ = ["LossNotFinite", "Trainer", "TrainingInterrupted"]
@@ -95,8 +96,8 @@ class Trainer:
             ImagePool(settings.pool_size, settings.seed + 12),
         )
         self.run_halves = half_runner(self.kernels, self.options.side_by_side, device)
-        self.readers = self._readers()
-        self.plans = plans_for(settings, self.readers)
+        self.readers, self.task = self._readers(), self._task_networks()
+        self.plans = plans_for(settings, self.readers, self.task)
         self.reduce_grads = (
             partial(distributed.average_gradients, world=self.world) if self.world.active else None
         )
@@ -112,10 +113,18 @@ class Trainer:
     def _readers(self) -> Readers | None:
         """Semantic consistency's frozen readers, trained before the first step (and again,
         identically, on resume); None where the run does not keep labels."""
-        if not self.settings.keep_labels:
+        if not (self.settings.keep_labels and self.settings.label_reader == "real"):
             return None
         self.data.keep_labels()
         return train_readers(self.settings, self.data, self.device)
+
+    def _task_networks(self) -> TaskNetworks | None:
+        """The other form's classifiers (variants/task_network.py), untrained: they learn as
+        the run goes, and the checkpoint keeps them; None where the run does not use them."""
+        if not (self.settings.keep_labels and self.settings.label_reader == "translated"):
+            return None
+        self.data.keep_labels()
+        return task_networks(self.settings, self.data, self.device)
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -134,7 +143,9 @@ class Trainer:
 
     def save(self) -> None:
         """Checkpoint, unless a loss went non-finite since the last one (then stop, keeping it)."""
-        self.saver.checkpoint(self.nets, self.optimizers, self.pools, self.progress, self.average)
+        self.saver.checkpoint(
+            self.nets, self.optimizers, self.pools, self.progress, self.average, self.task
+        )
 
     def load(self) -> Progress:
         """Networks, optimisers, pools and RNG as the run folder's checkpoint has them."""
@@ -144,6 +155,7 @@ class Trainer:
             optimizers=self.optimizers,
             pools=self.pools,
             average=self.average,
+            task=self.task,
             device=self.device,
             image_size=tuple(self.data.train_a.shape[-2:]),
         )
@@ -222,6 +234,8 @@ class Trainer:
             plans=self._plans(order, index),
             logged=LOGGED_TERMS,
         )
+        if self.task is not None:  # the task networks learn from this step's translations
+            self.task.update(self.reduce_grads)
         if self.average is not None:
             self.average.update(self.nets, self.progress.step + 1)
         return losses
@@ -235,7 +249,7 @@ class Trainer:
     def _plans(self, order: tuple[torch.Tensor, torch.Tensor], index: int):
         """The step's plans, handed this process's share of the batch's labels where the run
         keeps them."""
-        if self.readers is None:
+        if not self.settings.keep_labels:
             return self.plans
         labels = tuple(
             None if side is None else distributed.local_share(side, self.world, self.local_batch)

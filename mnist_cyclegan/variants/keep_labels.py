@@ -33,7 +33,7 @@ from torch.nn import functional as F
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.fast.halves import Term
 from mnist_cyclegan.figures import reader_view
-from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, setting
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, one_of, setting
 from mnist_cyclegan.variants.variant import HalfContext, Variant
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mnist_cyclegan.settings.schema import TrainSettings
 
 WEIGHT = 1.0  # CyCADA's, both ways
+LABEL_READERS = ("real", "translated")  # CyCADA's reader (here) or PixelDA's (task_network.py)
 READER_SEED = 404  # added to the run's seed: a reader of its own, not eval's (seed 0)
 NO_LABELS = (
     "--keep-labels: neither side has labels (class subfolders, a labels file, or y_train in an "
@@ -55,6 +56,12 @@ class KeepLabelsSettings:
         boolean(),
         Flag("Keep each image's class, as a classifier of the labelled side reads it.", ADDITIONS),
     )
+    label_reader: str = setting(
+        "real",
+        one_of(LABEL_READERS, "--label-reader"),
+        Flag("What --keep-labels' classifier learns from: real (the labelled images, before the "
+             "run; CyCADA) or translated (their translations, during it; PixelDA).", ADDITIONS),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ def label_term(settings: TrainSettings, context: HalfContext) -> Term:
 VARIANT = Variant(
     name="semantic consistency",
     train_settings=KeepLabelsSettings,
-    is_on=lambda settings: settings.keep_labels,
+    is_on=lambda settings: settings.keep_labels and settings.label_reader == "real",
     changes_step=True,
     logged=("labels",),
     term=label_term,

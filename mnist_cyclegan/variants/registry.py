@@ -1,9 +1,9 @@
 """Every addition to the reference, one line each: what plugs a variant in.
 
 Each line is the `VARIANT` its file declares (variant.py). The order is the order the
-half-cycle sums further terms in (identity, shape, labels, geometry, then patch contrast), and so
-part of what a run computes, and the order the variants' settings follow the reference's in the
-schema and in `train -h`.
+half-cycle sums further terms in (identity, shape, labels, task network, geometry, then patch
+contrast), and so part of what a run computes, and the order the variants' settings follow the
+reference's in the schema and in `train -h`.
 tests/test_variants.py checks that every addition file is listed and that each names settings
 that exist and columns the loss log has.
 """
@@ -20,6 +20,7 @@ from mnist_cyclegan.variants import (
     median_offset,
     patch_nce,
     shape_term,
+    task_network,
     two_tone,
     weight_average,
 )
@@ -29,6 +30,7 @@ VARIANTS: tuple[Variant, ...] = (
     identity.VARIANT,
     shape_term.VARIANT,
     keep_labels.VARIANT,
+    task_network.VARIANT,
     geometry.VARIANT,
     patch_nce.VARIANT,
     cycle_noise.VARIANT,

@@ -3,9 +3,10 @@
 For each batch, before the halves start: noise for the fakes on their way back (drawn first, in
 a fixed order: two threads would race for the random generator), the palettes a two-tone head
 paints with (a real target image's for G(x), the input's own for F(G(x))), the readers and
-labels semantic consistency reads (keep_labels.py), the places patch contrast compares
-(patch_nce.py), and the further generator terms of every variant the settings turn on, summed
-by the half-cycle in the registry's order (registry.py).
+labels semantic consistency reads (keep_labels.py; task_network.py's classifiers in its other
+form), the places patch contrast compares (patch_nce.py), and the further generator terms of
+every variant the settings turn on, summed by the half-cycle in the registry's order
+(registry.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mnist_cyclegan.variants.cycle_noise import cycle_noise, jitter
 from mnist_cyclegan.variants.keep_labels import LabelHalf, Readers
 from mnist_cyclegan.variants.patch_nce import HalfFeatures, draw_seed, recording
 from mnist_cyclegan.variants.registry import VARIANTS
+from mnist_cyclegan.variants.task_network import TaskHalf, TaskNetworks
 from mnist_cyclegan.variants.two_tone import estimate_palette, with_palette
 from mnist_cyclegan.variants.variant import HalfContext
 
@@ -30,12 +32,14 @@ def adds_to_the_step(settings: TrainSettings) -> bool:
     return any(variant.changes_step and variant.is_on(settings) for variant in VARIANTS)
 
 
-def plans_for(settings: TrainSettings, readers: Readers | None = None) -> StepPlans:
+def plans_for(
+    settings: TrainSettings, readers: Readers | None = None, task: TaskNetworks | None = None
+) -> StepPlans:
     """The plans a run's steps use: the reference's where the settings add nothing. A run
     that keeps labels hands each batch's labels on as `labels=(labels_a, labels_b)`."""
     if not adds_to_the_step(settings):
         return reference_plans
-    return partial(plans_with_additions, settings, readers=readers)
+    return partial(plans_with_additions, settings, readers=readers, task=task)
 
 
 def plans_with_additions(
@@ -44,6 +48,7 @@ def plans_with_additions(
     real_b: torch.Tensor,
     *,
     readers: Readers | None = None,
+    task: TaskNetworks | None = None,
     labels: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None),
 ) -> tuple[HalfPlan, HalfPlan]:
     noise_b, noise_a = (
@@ -56,15 +61,18 @@ def plans_with_additions(
     halves = (None, None)
     if readers is not None:
         halves = (readers.half("a2b", labels[0]), readers.half("b2a", labels[1]))
+    tasks = (None, None)
+    if task is not None:
+        tasks = (task.half("a2b", labels[0]), task.half("b2a", labels[1]))
     features = (None, None)
     if settings.lambda_nce:
         by_f = settings.nce_encoder == "both"
         features = (HalfFeatures(draw_seed(), by_f), HalfFeatures(draw_seed(), by_f))
     return (
         half_plan(settings, noise_b, palette_target=palette_b, palette_own=palette_a,
-                  labels=halves[0], features=features[0]),
+                  labels=halves[0], features=features[0], task=tasks[0]),
         half_plan(settings, noise_a, palette_target=palette_a, palette_own=palette_b,
-                  labels=halves[1], features=features[1]),
+                  labels=halves[1], features=features[1], task=tasks[1]),
     )  # fmt: skip
 
 
@@ -76,6 +84,7 @@ def half_plan(
     palette_own: torch.Tensor | None,
     labels: LabelHalf | None = None,
     features: HalfFeatures | None = None,
+    task: TaskHalf | None = None,
 ) -> HalfPlan:
     """x → G(x) painted like a real y, back through F with noise, painted like x itself; G's
     and F's encoder features recorded where `features` asks for them."""
@@ -88,7 +97,7 @@ def half_plan(
         with recorded(features.of_output if features and features.read_by_f else None):
             return with_palette(f, jitter(fake_y, noise), palette_own)  # F(G(x) + noise)
 
-    context = HalfContext(palette_target, palette_own, labels, features)
+    context = HalfContext(palette_target, palette_own, labels, features, task)
     terms = tuple(
         variant.term(settings, context)
         for variant in VARIANTS

@@ -23,19 +23,21 @@ if TYPE_CHECKING:
     from mnist_cyclegan.settings.schema import NetSettings, TrainSettings
     from mnist_cyclegan.variants.keep_labels import LabelHalf
     from mnist_cyclegan.variants.patch_nce import HalfFeatures
+    from mnist_cyclegan.variants.task_network import TaskHalf
 
 
 @dataclass(frozen=True)
 class HalfContext:
     """What a half-cycle x → G(x) → F(G(x)) hands its terms beside G, F, x and G(x): the
     palettes a two-tone head paints with (None for other heads), and the readers and x's
-    labels semantic consistency reads, and the features patch contrast records (each None where
-    it is off)."""
+    labels semantic consistency reads, the features patch contrast records, and the task
+    network's half (each None where it is off)."""
 
     palette_target: torch.Tensor | None  # a real image's of the target domain, for G(x)
     palette_own: torch.Tensor | None  # x's own, for the way back
     labels: LabelHalf | None = None
     features: HalfFeatures | None = None
+    task: TaskHalf | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,167 @@
+"""Semantic consistency by a task network (`train --keep-labels --label-reader translated`,
+variants/task_network.py, PixelDA's form): the generator's term and the classifier's own update
+against hand computations, the hold while it still reads nothing, and the CLI on tiny folders
+with labels, without, and resumed."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+import torch
+from conftest import assert_one_line_error, assert_resumes_bit_identical, run_cli
+from test_keep_labels import TINY, by_hand_cross_entropy, constant_reader, write_folder
+
+from mnist_cyclegan.data import load_mnist
+from mnist_cyclegan.evaluation.classifier import DigitClassifier
+from mnist_cyclegan.fast.halves import HalfPlan, half_cycle
+from mnist_cyclegan.settings.schema import TrainSettings
+from mnist_cyclegan.variants import task_network
+from mnist_cyclegan.variants.task_network import LEARNING_RATE, WARMUP, TaskNetworks, task_term
+from mnist_cyclegan.variants.variant import HalfContext
+
+LOGITS = [0.0, math.log(3.0), 1.0, *([0.0] * 7)]
+
+
+def task_with(logits: list[float], channels: int = 1) -> TaskNetworks:
+    """Task networks whose a → b classifier reads every image as `logits` (weights 0)."""
+    reader = constant_reader(channels, logits).requires_grad_(True)
+    return TaskNetworks({"a2b": reader}, "sigmoid")
+
+
+def test_the_generators_term_is_the_cross_entropy_against_the_inputs_label():
+    task = task_with(LOGITS)
+    half = task.half("a2b", torch.tensor([1, 2, 1]))
+    real, fake = torch.rand(3, 1, 28, 28), torch.rand(3, 1, 28, 28)
+    expected = (2 * by_hand_cross_entropy(LOGITS, 1) + by_hand_cross_entropy(LOGITS, 2)) / 3
+    assert float(half.loss(real, fake).detach()) == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_half_whose_input_has_no_labels_gets_no_term():
+    task = task_with(LOGITS)
+    assert task.half("a2b", None) is None
+    assert task.half("b2a", torch.tensor([1])) is None  # B → A has no classifier: A unlabelled
+    context = HalfContext(None, None, task=None)
+    term = task_term(TrainSettings(), context)
+    assert term.weight == 0 and float(term.value(None, None, None, torch.ones(2, 1, 4, 4))) == 0
+
+
+def test_the_classifier_steps_on_translations_and_real_images_against_their_labels():
+    """Every weight 0 but the head's bias: the bias's gradient is Σ over both losses of
+    mean(softmax − one-hot), and Adam's first step moves it lr · sign(gradient)."""
+    task = task_with(LOGITS)
+    labels = torch.tensor([1, 2, 1])
+    task.half("a2b", labels).loss(torch.rand(3, 1, 28, 28), torch.rand(3, 1, 28, 28))
+    before = task.networks["a2b"].head.bias.detach().clone()
+    softmax = torch.softmax(torch.tensor(LOGITS), dim=0)
+    one_hot = torch.nn.functional.one_hot(labels, 10).float()
+    gradient = 2 * (softmax - one_hot).mean(dim=0)  # the translations' loss and the reals'
+    task.update()
+    moved = task.networks["a2b"].head.bias.detach() - before
+    torch.testing.assert_close(moved, -LEARNING_RATE * gradient.sign(), rtol=1e-3, atol=1e-7)
+    assert int(task.updates) == 1 and not task.pending
+
+
+def test_the_term_moves_the_translation_and_never_the_classifier():
+    torch.manual_seed(0)
+    task = TaskNetworks({"a2b": DigitClassifier(1)}, "sigmoid")
+    fake = torch.rand(2, 1, 28, 28, requires_grad=True)
+    loss = task.half("a2b", torch.tensor([3, 7])).loss(torch.rand(2, 1, 28, 28), fake)
+    (gradient,) = torch.autograd.grad(loss, [fake])  # as the step asks: the generators' only
+    assert float(gradient.abs().sum()) > 0
+    kept_fake, _, _ = task.pending["a2b"]
+    assert not kept_fake.requires_grad  # the classifier learns from a detached copy
+    assert all(p.grad is None for p in task.parameters())  # its update makes its own
+
+
+def test_the_term_is_held_at_zero_while_the_classifier_is_new():
+    task = task_with(LOGITS)
+    settings = TrainSettings(keep_labels=True, label_reader="translated")
+
+    def weight() -> float:
+        context = HalfContext(None, None, task=task.half("a2b", torch.tensor([1])))
+        return task_term(settings, context).weight
+
+    assert weight() == 0
+    task.updates.fill_(WARMUP)
+    assert weight() == task_network.WEIGHT == 1
+
+
+def test_the_half_cycle_adds_the_weighted_term_to_the_generators_total():
+    torch.manual_seed(0)
+    g, f, d = (torch.nn.Conv2d(1, 1, 1) for _ in range(3))
+    task = task_with(LOGITS)
+    task.updates.fill_(WARMUP)
+    settings = TrainSettings(keep_labels=True, label_reader="translated", precision="fp32")
+    real = torch.rand(2, 1, 28, 28)
+    context = HalfContext(None, None, task=task.half("a2b", torch.tensor([1, 1])))
+    plan = HalfPlan(terms=(task_term(settings, context),))
+    half = half_cycle(g, f, d, real, settings, plan)
+    expected = half.gan + settings.lambda_cycle * half.cycle + by_hand_cross_entropy(LOGITS, 1)
+    assert float(half.total.detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits():
+    mnist = load_mnist()
+    return mnist.x_train[:200], mnist.y_train[:200]
+
+
+def task_column(run) -> list[float]:
+    with open(run / "losses.csv", newline="") as file:
+        return [float(row["task"]) for row in csv.DictReader(file)]
+
+
+def test_the_task_network_trains_on_labelled_folders_and_logs_its_term(runner, tmp_path, digits):
+    grey, labels = digits
+    write_folder(tmp_path / "black", grey[:100], labels[:100], invert=False)
+    write_folder(tmp_path / "white", grey[100:], None, invert=True)  # B has no labels
+    args = ["--data-a", tmp_path / "black", "--data-b", tmp_path / "white", "--batch-size", "16"]
+    result = run_cli(
+        runner, "train", *args, "--steps", "4", "--log-every", "2", "--keep-labels",
+        "--label-reader", "translated", "--out", tmp_path / "run", *TINY,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    logged = task_column(tmp_path / "run")
+    assert len(logged) == 2 and all(1.5 < value < 4 for value in logged)  # ≈ ln 10, one half
+    with open(tmp_path / "run" / "losses.csv", newline="") as file:
+        assert all(float(row["labels"]) == 0 for row in csv.DictReader(file))  # not CyCADA's
+
+
+def test_the_task_network_without_labels_is_one_clear_line(runner, tmp_path, digits):
+    grey, _ = digits
+    write_folder(tmp_path / "black", grey[:100], None, invert=False)
+    write_folder(tmp_path / "white", grey[100:], None, invert=True)
+    result = run_cli(
+        runner, "train", "--data-a", tmp_path / "black", "--data-b", tmp_path / "white",
+        "--batch-size", "16", "--steps", "2", "--keep-labels", "--label-reader", "translated",
+        "--out", tmp_path / "run", *TINY,
+    )  # fmt: skip
+    assert_one_line_error(result, "--keep-labels", "neither side has labels")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_label_reader_without_keep_labels_is_one_clear_line(runner, tmp_path):
+    result = run_cli(
+        runner, "train", "--steps", "2", "--label-reader", "translated",
+        "--out", tmp_path / "run", *TINY,
+    )  # fmt: skip
+    assert_one_line_error(result, "--label-reader translated", "--keep-labels")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_with_a_task_network_resumes_bit_identical(runner, tmp_path, digits, two_threads):
+    """The classifiers learn as the run goes: the checkpoint keeps them, their optimiser and
+    their count of updates."""
+    grey, labels = digits
+    write_folder(tmp_path / "black", grey[:100], labels[:100], invert=False)
+    write_folder(tmp_path / "white", grey[100:], labels[100:], invert=True)
+    common = [
+        "--data-a", tmp_path / "black", "--data-b", tmp_path / "white", "--batch-size", "16",
+        "--keep-labels", "--label-reader", "translated", "--seed", "3", *TINY,
+    ]  # fmt: skip
+    assert_resumes_bit_identical(runner, tmp_path, common, steps=8, stop_at=3)
