@@ -22,6 +22,7 @@ VARIANT_FLAGS = {
     "quick preset alone": [],
     "--lambda-geometry 10": ["--lambda-geometry", "10"],
     "--keep-labels": ["--keep-labels"],
+    "--keep-labels --label-reader translated": ["--keep-labels", "--label-reader", "translated"],
     "--lambda-shape 2": ["--lambda-shape", "2"],
     "--lambda-nce 1": ["--lambda-nce", "1"],
     "--lambda-nce 1 --nce-encoder own": ["--lambda-nce", "1", "--nce-encoder", "own"],

@@ -147,3 +147,15 @@ def test_a_run_that_keeps_labels_resumes_bit_identical(runner, tmp_path, digits,
         "--keep-labels", "--seed", "3", *TINY,
     ]  # fmt: skip
     assert_resumes_bit_identical(runner, tmp_path, common, steps=8, stop_at=3)
+
+
+def test_the_terms_weight_is_cycadas_1_unless_labels_weight_says():
+    from mnist_cyclegan.settings.schema import TrainSettings
+    from mnist_cyclegan.variants.keep_labels import label_term
+    from mnist_cyclegan.variants.variant import HalfContext
+
+    reader = constant_reader(1, [0.0] * 10)
+    context = HalfContext(None, None, labels=LabelHalf(reader, reader, None, "sigmoid"))
+    assert label_term(TrainSettings(keep_labels=True), context).weight == 1
+    chosen = TrainSettings(keep_labels=True, labels_weight=3.0).validate()
+    assert label_term(chosen, context).weight == 3

@@ -17,7 +17,6 @@ from mnist_cyclegan.data import load_mnist
 from mnist_cyclegan.evaluation.classifier import DigitClassifier
 from mnist_cyclegan.fast.halves import HalfPlan, half_cycle
 from mnist_cyclegan.settings.schema import TrainSettings
-from mnist_cyclegan.variants import task_network
 from mnist_cyclegan.variants.task_network import LEARNING_RATE, WARMUP, TaskNetworks, task_term
 from mnist_cyclegan.variants.variant import HalfContext
 
@@ -77,15 +76,15 @@ def test_the_term_moves_the_translation_and_never_the_classifier():
 
 def test_the_term_is_held_at_zero_while_the_classifier_is_new():
     task = task_with(LOGITS)
-    settings = TrainSettings(keep_labels=True, label_reader="translated")
 
-    def weight() -> float:
+    def weight(**settings) -> float:
         context = HalfContext(None, None, task=task.half("a2b", torch.tensor([1])))
-        return task_term(settings, context).weight
+        chosen = TrainSettings(keep_labels=True, label_reader="translated", **settings)
+        return task_term(chosen, context).weight
 
     assert weight() == 0
     task.updates.fill_(WARMUP)
-    assert weight() == task_network.WEIGHT == 1
+    assert weight() == 1 and weight(labels_weight=3.0) == 3
 
 
 def test_the_half_cycle_adds_the_weighted_term_to_the_generators_total():
@@ -145,12 +144,14 @@ def test_the_task_network_without_labels_is_one_clear_line(runner, tmp_path, dig
     assert not (tmp_path / "run").exists()
 
 
-def test_the_label_reader_without_keep_labels_is_one_clear_line(runner, tmp_path):
-    result = run_cli(
-        runner, "train", "--steps", "2", "--label-reader", "translated",
-        "--out", tmp_path / "run", *TINY,
-    )  # fmt: skip
-    assert_one_line_error(result, "--label-reader translated", "--keep-labels")
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [(["--label-reader", "translated"], "--label-reader translated"),
+     (["--labels-weight", "3"], "--labels-weight")],
+)  # fmt: skip
+def test_a_label_flag_without_keep_labels_is_one_clear_line(runner, tmp_path, flags, named):
+    result = run_cli(runner, "train", "--steps", "2", *flags, "--out", tmp_path / "run", *TINY)
+    assert_one_line_error(result, named, "--keep-labels")
     assert not (tmp_path / "run").exists()
 
 

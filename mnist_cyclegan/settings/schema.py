@@ -316,8 +316,9 @@ class TrainSettings(*reversed(registry.train_settings()), ReferenceTraining):
             problem = first_failure(field_problems(self)) or self.net.problem()
         if problem is None and self.lr_decay_epochs > self.epochs:
             problem = "--lr-decay-epochs must be in [0, epochs]"
-        if problem is None and self.label_reader != "real" and not self.keep_labels:
-            problem = f"--label-reader {self.label_reader} reads labels: add --keep-labels"
+        if problem is None:
+            checks = (v.train_problem for v in registry.VARIANTS if v.train_problem is not None)
+            problem = next(filter(None, (check(self) for check in checks)), None)
         if problem is not None:
             raise MnistganError(problem)
         return self

@@ -33,14 +33,14 @@ from torch.nn import functional as F
 from mnist_cyclegan.errors import MnistganError
 from mnist_cyclegan.fast.halves import Term
 from mnist_cyclegan.figures import reader_view
-from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, one_of, setting
+from mnist_cyclegan.settings.fields import ADDITIONS, Flag, boolean, number, one_of, setting
 from mnist_cyclegan.variants.variant import HalfContext, Variant
 
 if TYPE_CHECKING:
     from mnist_cyclegan.evaluation.classifier import DigitClassifier
     from mnist_cyclegan.settings.schema import TrainSettings
 
-WEIGHT = 1.0  # CyCADA's, both ways
+WEIGHT = 1.0  # CyCADA's, both ways: --labels-weight's default
 LABEL_READERS = ("real", "translated")  # CyCADA's reader (here) or PixelDA's (task_network.py)
 READER_SEED = 404  # added to the run's seed: a reader of its own, not eval's (seed 0)
 NO_LABELS = (
@@ -62,6 +62,11 @@ class KeepLabelsSettings:
         Flag("What --keep-labels' classifier learns from: real (the labelled images, before the "
              "run; CyCADA) or translated (their translations, during it; PixelDA).", ADDITIONS),
     )  # fmt: skip
+    labels_weight: float = setting(
+        WEIGHT,
+        number(0, 1e6, "--labels-weight must be a number from 0 to 1000000", above_low=True),
+        Flag("The weight of --keep-labels' term (CyCADA's: 1).", ADDITIONS),
+    )
 
 
 @dataclass(frozen=True)
@@ -124,12 +129,25 @@ def label_term(settings: TrainSettings, context: HalfContext) -> Term:
     def value(g, f, real_x, fake_y) -> torch.Tensor:
         return label_loss(half, real_x, fake_y)
 
-    return Term("labels", WEIGHT, value)
+    return Term("labels", settings.labels_weight, value)
+
+
+def without_keep_labels(settings: TrainSettings) -> str | None:
+    """A label flag given without --keep-labels: one line, rather than a flag that does
+    nothing."""
+    if settings.keep_labels:
+        return None
+    if settings.label_reader != "real":
+        return f"--label-reader {settings.label_reader} reads labels: add --keep-labels"
+    if settings.labels_weight != WEIGHT:
+        return "--labels-weight weighs --keep-labels' term: add --keep-labels"
+    return None
 
 
 VARIANT = Variant(
     name="semantic consistency",
     train_settings=KeepLabelsSettings,
+    train_problem=without_keep_labels,
     is_on=lambda settings: settings.keep_labels and settings.label_reader == "real",
     changes_step=True,
     logged=("labels",),

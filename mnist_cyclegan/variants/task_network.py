@@ -35,7 +35,8 @@ from mnist_cyclegan.variants.variant import HalfContext, Variant
 if TYPE_CHECKING:
     from mnist_cyclegan.settings.schema import TrainSettings
 
-WEIGHT = 1.0  # the task loss beside the GAN loss's 1, as PixelDA weighs them (β ≈ α)
+# The task loss's weight is --labels-weight (1: beside the GAN loss's 1, as PixelDA weighs
+# them, β ≈ α).
 WARMUP = 100  # the classifier's updates before its term counts
 LEARNING_RATE = 1e-3  # PixelDA's Adam rate
 SEED = 505  # added to the run's seed: each classifier's first weights
@@ -118,7 +119,7 @@ def task_term(settings: TrainSettings, context: HalfContext) -> Term:
     half = context.task
     if half is None:  # x's side has no labels: nothing to keep
         return Term("task", 0.0, lambda g, f, real_x, fake_y: fake_y.new_zeros(()))
-    weight = WEIGHT if half.owner.ready else 0.0
+    weight = settings.labels_weight if half.owner.ready else 0.0
 
     def value(g, f, real_x, fake_y) -> torch.Tensor:
         return half.loss(real_x, fake_y)
