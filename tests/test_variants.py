@@ -104,8 +104,8 @@ def test_the_reference_class_refuses_settings_it_would_ignore():
 
 INFRASTRUCTURE = {"__init__", "factory", "generator", "registry", "step", "variant"}
 FLAGGED = (
-    "lambda_identity", "lambda_shape", "keep_labels", "label_reader", "lambda_geometry",
-    "lambda_nce",
+    "lambda_identity", "lambda_shape", "keep_labels", "label_reader", "labels_weight",
+    "lambda_geometry", "lambda_nce",
     "nce_encoder",
     "cycle_noise", "average_generators",
     "net.head", "net.head", "net.flat_figures", "net.long_skip", "net.median_offset",

@@ -52,6 +52,7 @@ class Variant:
     net_settings: type | None = None
     # A check across fields, one line where the settings are wrong (None where they are fine).
     net_problem: Callable[[NetSettings], str | None] | None = None
+    # The same across TrainSettings' fields (a flag that needs another, say).
     train_problem: Callable[[TrainSettings], str | None] | None = None
     # A generator head: its `--head` name and the class that builds it (factory.py).
     head: tuple[str, type[nn.Module]] | None = None
