@@ -170,3 +170,12 @@ def unblock_readers_later(pipe, seconds: float = 20.0) -> None:
             return
 
     threading.Thread(target=writer, daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def labelled_digits():
+    """200 real MNIST training digits and their labels: the semantic-consistency tests' sets."""
+    from mnist_cyclegan.data import load_mnist
+
+    mnist = load_mnist()
+    return mnist.x_train[:200], mnist.y_train[:200]

@@ -12,7 +12,6 @@ import torch
 from conftest import assert_one_line_error, assert_resumes_bit_identical, run_cli
 from PIL import Image
 
-from mnist_cyclegan.data import load_mnist
 from mnist_cyclegan.evaluation.classifier import DigitClassifier
 from mnist_cyclegan.variants.keep_labels import LabelHalf, Readers, label_loss, reader_input
 
@@ -89,12 +88,6 @@ def test_each_half_reads_its_output_with_its_own_sides_reader_where_it_has_one()
 # -- the CLI ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def digits():
-    mnist = load_mnist()
-    return mnist.x_train[:200], mnist.y_train[:200]
-
-
 def write_folder(root, images: np.ndarray, labels: np.ndarray | None, invert: bool) -> None:
     """Images as PNGs: in class folders where `labels` are given, else all in one folder."""
     for index, image in enumerate(images):
@@ -103,49 +96,56 @@ def write_folder(root, images: np.ndarray, labels: np.ndarray | None, invert: bo
         Image.fromarray(255 - image if invert else image).save(folder / f"{index:04d}.png")
 
 
-def labels_column(run) -> list[float]:
-    with open(run / "losses.csv", newline="") as file:
-        return [float(row["labels"]) for row in csv.DictReader(file)]
-
-
-def test_keep_labels_trains_on_labelled_folders_and_logs_its_term(runner, tmp_path, digits):
+def two_folders(root, digits, *, labels_a: bool, labels_b: bool) -> list:
+    """100 real digits white on black as side A, 100 others black on white as side B, each
+    in class folders where it has labels; `train`'s options that name them."""
     grey, labels = digits
-    write_folder(tmp_path / "black", grey[:100], labels[:100], invert=False)
-    write_folder(tmp_path / "white", grey[100:], None, invert=True)  # B has no labels
-    args = ["--data-a", tmp_path / "black", "--data-b", tmp_path / "white", "--batch-size", "16"]
+    write_folder(root / "black", grey[:100], labels[:100] if labels_a else None, invert=False)
+    write_folder(root / "white", grey[100:], labels[100:] if labels_b else None, invert=True)
+    return ["--data-a", root / "black", "--data-b", root / "white", "--batch-size", "16"]
+
+
+def logged_column(run, name: str) -> list[float]:
+    with open(run / "losses.csv", newline="") as file:
+        return [float(row[name]) for row in csv.DictReader(file)]
+
+
+def test_keep_labels_trains_on_labelled_folders_and_logs_its_term(
+    runner, tmp_path, labelled_digits
+):
+    args = two_folders(tmp_path, labelled_digits, labels_a=True, labels_b=False)
     result = run_cli(
         runner, "train", *args, "--steps", "4", "--log-every", "2", "--keep-labels",
         "--out", tmp_path / "run", *TINY,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    logged = labels_column(tmp_path / "run")
+    logged = logged_column(tmp_path / "run", "labels")
     assert logged and all(value > 0 for value in logged)  # both halves: ≈ ln 10 at the start
     plain = run_cli(runner, "train", *args, "--steps", "4", "--out", tmp_path / "plain", *TINY)
     assert plain.exit_code == 0, plain.output
-    assert all(value == 0 for value in labels_column(tmp_path / "plain"))
+    assert all(value == 0 for value in logged_column(tmp_path / "plain", "labels"))
 
 
-def test_keep_labels_without_labels_is_one_clear_line(runner, tmp_path, digits):
-    grey, _ = digits
-    write_folder(tmp_path / "black", grey[:100], None, invert=False)
-    write_folder(tmp_path / "white", grey[100:], None, invert=True)
+@pytest.mark.parametrize("form", [[], ["--label-reader", "translated"]], ids=["real", "translated"])
+def test_keep_labels_without_labels_is_one_clear_line(runner, tmp_path, labelled_digits, form):
+    args = two_folders(tmp_path, labelled_digits, labels_a=False, labels_b=False)
     result = run_cli(
-        runner, "train", "--data-a", tmp_path / "black", "--data-b", tmp_path / "white",
-        "--batch-size", "16", "--steps", "2", "--keep-labels", "--out", tmp_path / "run", *TINY,
+        runner, "train", *args, "--steps", "2", "--keep-labels", *form,
+        "--out", tmp_path / "run", *TINY,
     )  # fmt: skip
     assert_one_line_error(result, "--keep-labels", "neither side has labels")
     assert not (tmp_path / "run").exists()
 
 
-def test_a_run_that_keeps_labels_resumes_bit_identical(runner, tmp_path, digits, two_threads):
-    """The readers are not in the checkpoint: a resumed run trains them again, identically."""
-    grey, labels = digits
-    write_folder(tmp_path / "black", grey[:100], labels[:100], invert=False)
-    write_folder(tmp_path / "white", grey[100:], labels[100:], invert=True)
-    common = [
-        "--data-a", tmp_path / "black", "--data-b", tmp_path / "white", "--batch-size", "16",
-        "--keep-labels", "--seed", "3", *TINY,
-    ]  # fmt: skip
+@pytest.mark.parametrize("form", [[], ["--label-reader", "translated"]], ids=["real", "translated"])
+def test_a_run_that_keeps_labels_resumes_bit_identical(
+    runner, tmp_path, labelled_digits, two_threads, form
+):
+    """CyCADA's readers are not in the checkpoint: a resumed run trains them again,
+    identically. PixelDA's classifiers learn as the run goes: the checkpoint keeps them, their
+    optimiser and their count of updates."""
+    args = two_folders(tmp_path, labelled_digits, labels_a=True, labels_b=True)
+    common = [*args, "--keep-labels", *form, "--seed", "3", *TINY]
     assert_resumes_bit_identical(runner, tmp_path, common, steps=8, stop_at=3)
 
 

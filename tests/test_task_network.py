@@ -1,19 +1,23 @@
 """Semantic consistency by a task network (`train --keep-labels --label-reader translated`,
 variants/task_network.py, PixelDA's form): the generator's term and the classifier's own update
 against hand computations, the hold while it still reads nothing, and the CLI on tiny folders
-with labels, without, and resumed."""
+with labels (test_keep_labels.py runs both forms without labels, and resumed)."""
 
 from __future__ import annotations
 
-import csv
 import math
 
 import pytest
 import torch
-from conftest import assert_one_line_error, assert_resumes_bit_identical, run_cli
-from test_keep_labels import TINY, by_hand_cross_entropy, constant_reader, write_folder
+from conftest import assert_one_line_error, run_cli
+from test_keep_labels import (
+    TINY,
+    by_hand_cross_entropy,
+    constant_reader,
+    logged_column,
+    two_folders,
+)
 
-from mnist_cyclegan.data import load_mnist
 from mnist_cyclegan.evaluation.classifier import DigitClassifier
 from mnist_cyclegan.fast.halves import HalfPlan, half_cycle
 from mnist_cyclegan.settings.schema import TrainSettings
@@ -104,44 +108,18 @@ def test_the_half_cycle_adds_the_weighted_term_to_the_generators_total():
 # -- the CLI ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def digits():
-    mnist = load_mnist()
-    return mnist.x_train[:200], mnist.y_train[:200]
-
-
-def task_column(run) -> list[float]:
-    with open(run / "losses.csv", newline="") as file:
-        return [float(row["task"]) for row in csv.DictReader(file)]
-
-
-def test_the_task_network_trains_on_labelled_folders_and_logs_its_term(runner, tmp_path, digits):
-    grey, labels = digits
-    write_folder(tmp_path / "black", grey[:100], labels[:100], invert=False)
-    write_folder(tmp_path / "white", grey[100:], None, invert=True)  # B has no labels
-    args = ["--data-a", tmp_path / "black", "--data-b", tmp_path / "white", "--batch-size", "16"]
+def test_the_task_network_trains_on_labelled_folders_and_logs_its_term(
+    runner, tmp_path, labelled_digits
+):
+    args = two_folders(tmp_path, labelled_digits, labels_a=True, labels_b=False)
     result = run_cli(
         runner, "train", *args, "--steps", "4", "--log-every", "2", "--keep-labels",
         "--label-reader", "translated", "--out", tmp_path / "run", *TINY,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    logged = task_column(tmp_path / "run")
+    logged = logged_column(tmp_path / "run", "task")
     assert len(logged) == 2 and all(1.5 < value < 4 for value in logged)  # ≈ ln 10, one half
-    with open(tmp_path / "run" / "losses.csv", newline="") as file:
-        assert all(float(row["labels"]) == 0 for row in csv.DictReader(file))  # not CyCADA's
-
-
-def test_the_task_network_without_labels_is_one_clear_line(runner, tmp_path, digits):
-    grey, _ = digits
-    write_folder(tmp_path / "black", grey[:100], None, invert=False)
-    write_folder(tmp_path / "white", grey[100:], None, invert=True)
-    result = run_cli(
-        runner, "train", "--data-a", tmp_path / "black", "--data-b", tmp_path / "white",
-        "--batch-size", "16", "--steps", "2", "--keep-labels", "--label-reader", "translated",
-        "--out", tmp_path / "run", *TINY,
-    )  # fmt: skip
-    assert_one_line_error(result, "--keep-labels", "neither side has labels")
-    assert not (tmp_path / "run").exists()
+    assert all(value == 0 for value in logged_column(tmp_path / "run", "labels"))  # not CyCADA's
 
 
 @pytest.mark.parametrize(
@@ -153,16 +131,3 @@ def test_a_label_flag_without_keep_labels_is_one_clear_line(runner, tmp_path, fl
     result = run_cli(runner, "train", "--steps", "2", *flags, "--out", tmp_path / "run", *TINY)
     assert_one_line_error(result, named, "--keep-labels")
     assert not (tmp_path / "run").exists()
-
-
-def test_a_run_with_a_task_network_resumes_bit_identical(runner, tmp_path, digits, two_threads):
-    """The classifiers learn as the run goes: the checkpoint keeps them, their optimiser and
-    their count of updates."""
-    grey, labels = digits
-    write_folder(tmp_path / "black", grey[:100], labels[:100], invert=False)
-    write_folder(tmp_path / "white", grey[100:], labels[100:], invert=True)
-    common = [
-        "--data-a", tmp_path / "black", "--data-b", tmp_path / "white", "--batch-size", "16",
-        "--keep-labels", "--label-reader", "translated", "--seed", "3", *TINY,
-    ]  # fmt: skip
-    assert_resumes_bit_identical(runner, tmp_path, common, steps=8, stop_at=3)
